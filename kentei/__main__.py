@@ -1,0 +1,3 @@
+from kentei.cli import main
+
+main()

@@ -1,0 +1,246 @@
+"""The `kentei` command line. Heavy imports (torch, transformers) happen inside commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from kentei.errors import KenteiError
+
+app = typer.Typer(help="kentei (検定): evaluate LLMs on Japanese keigo, monozukuri and culture.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+tasks_app = typer.Typer(help="List, show and validate tasks.", no_args_is_help=True)
+app.add_typer(tasks_app, name="tasks")
+
+out = Console()
+err = Console(stderr=True)
+
+TasksDir = Annotated[Path | None, typer.Option("--tasks-dir", help="Folder of task folders (default: the suite's tasks/).")]
+
+
+def _fmt(m: dict[str, Any] | Any) -> str:
+    d = m if isinstance(m, dict) else m.model_dump()
+    if d.get("ci95"):
+        lo, hi = d["ci95"]
+        return f"{d['value']:.3f} [{lo:.3f}, {hi:.3f}]"
+    return f"{d['value']:.3f}"
+
+
+def summary_table(rec: Any) -> Table:
+    t = Table(title=f"kentei run {rec.run_id} — {rec.model.get('id')}", title_justify="left")
+    for col in ("task", "family", "n", "primary (95% CI)", "other metrics"):
+        t.add_column(col, justify="right" if col == "n" else "left")
+    for name, tr in rec.tasks.items():
+        prim = tr.metrics.get(tr.primary_metric)
+        others = ", ".join(f"{k} {v.value:.3f}" for k, v in tr.metrics.items() if k != tr.primary_metric)
+        t.add_row(name, tr.family, str(tr.n), f"{tr.primary_metric} {_fmt(prim)}" if prim else "—", others)
+    return t
+
+
+@app.command()
+def run(
+    model: Annotated[str, typer.Option("--model", "-m", help="Local path, Hugging Face id, or tiny-ja.")],
+    backend: Annotated[str, typer.Option(help="Model backend: hf.")] = "hf",
+    tasks: Annotated[str, typer.Option(help="all, a family (keigo, business, monozukuri, culture) or names a,b.")] = "all",
+    tasks_dir: TasksDir = None,
+    limit: Annotated[int | None, typer.Option(help="Evaluate only the first N items of each task.", min=1)] = None,
+    num_fewshot: Annotated[int | None, typer.Option(help="Override every task's few-shot count.", min=0)] = None,
+    mc_mode: Annotated[str, typer.Option(help="loglikelihood (score each choice) or generate (answer by number).")] = "loglikelihood",
+    chat: Annotated[bool | None, typer.Option("--chat/--no-chat", help="Use the chat template (default: when the tokenizer has one).")] = None,
+    batch_size: Annotated[str, typer.Option(help="auto (find what fits, back off on OOM) or N.")] = "auto",
+    device: Annotated[str | None, typer.Option(help="cpu, cuda, cuda:1, mps, or auto (device_map=auto across GPUs).")] = None,
+    dtype: Annotated[str, typer.Option(help="auto, float32, float16 or bfloat16.")] = "auto",
+    seed: Annotated[int, typer.Option(help="Seed for few-shot selection.")] = 1234,
+    max_new_tokens: Annotated[int | None, typer.Option(help="Override every task's generation length.", min=1)] = None,
+    trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Run the model repo's own Python code.")] = False,
+    allow_pickle: Annotated[bool, typer.Option("--allow-pickle", help="Allow non-safetensors (pickle) weights.")] = False,
+    revision: Annotated[str | None, typer.Option(help="Hub revision (branch, tag or commit).")] = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for run records.")] = Path("runs"),
+    run_id: Annotated[str | None, typer.Option(help="Run folder name; re-running the same id resumes.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the run record as JSON.")] = False,
+) -> None:
+    """Evaluate a model on tasks and write a run record."""
+    from kentei.records import RunSettings, RuntimeSettings, check_run_id
+    from kentei.tasks import select_tasks
+
+    if mc_mode not in ("loglikelihood", "generate"):
+        raise KenteiError(f"--mc-mode must be loglikelihood or generate, not {mc_mode!r}")
+    if batch_size != "auto" and not (batch_size.isdigit() and int(batch_size) > 0):
+        raise KenteiError(f"--batch-size must be auto or a positive integer, not {batch_size!r}")
+    selected = select_tasks(tasks, tasks_dir)
+    rid = check_run_id(run_id or time.strftime("%Y%m%d-%H%M%S-") + Path(model).name.replace("/", "_")[:40])
+    from kentei.backends import load_backend
+
+    t0 = time.time()
+    with err.status(f"loading {model} ..."):
+        bk = load_backend(backend, model, device=device, dtype=dtype, batch_size=batch_size,
+                          trust_remote_code=trust_remote_code, allow_pickle=allow_pickle, revision=revision)
+    load_s = time.time() - t0
+    use_chat = bk.has_chat_template() if chat is None else chat
+    if use_chat and not bk.has_chat_template():
+        raise KenteiError(f"--chat was given but model {model!r} has no chat template")
+    settings = RunSettings(tasks=[t.name for t in selected], limit=limit, num_fewshot=num_fewshot, seed=seed,
+                           mc_mode=mc_mode, chat=use_chat, max_new_tokens=max_new_tokens)  # type: ignore[arg-type]
+    runtime = RuntimeSettings(batch_size=batch_size if batch_size == "auto" else int(batch_size), device=device,
+                              dtype=dtype, trust_remote_code=trust_remote_code)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from kentei.runner import run as run_tasks
+
+    with Progress(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[rate]}"),
+                  TimeRemainingColumn(), console=err, transient=False) as prog:
+        bars: dict[str, Any] = {}
+        starts: dict[str, tuple[float, int]] = {}
+
+        def progress(name: str, done: int, total: int) -> None:
+            if name not in bars:
+                bars[name] = prog.add_task(name, total=total, rate="")
+                starts[name] = (time.time(), done)
+            t_start, d0 = starts[name]
+            dt = time.time() - t_start
+            rate = f"{(done - d0) / dt:6.1f} items/s" if dt > 0 and done > d0 else ""
+            prog.update(bars[name], completed=done, rate=rate)
+
+        rec = run_tasks(selected, bk, settings, runtime, out_dir, rid, progress, load_seconds=load_s)
+    if json_out:
+        print(json.dumps(rec.model_dump(mode="json"), ensure_ascii=False, indent=2))
+        return
+    out.print(summary_table(rec))
+    out.print(f"record: {out_dir / rid}/run.json  ({rec.timings.get('items')} items, "
+              f"{rec.timings.get('items_per_second')} items/s)")
+
+
+@app.command()
+def rescore(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder (runs/<run_id>).")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print the run record as JSON.")] = False,
+) -> None:
+    """Recompute every score of a run from its stored responses (no model needed)."""
+    from kentei.runner import rescore as do_rescore
+
+    rec = do_rescore(run_dir)
+    if json_out:
+        print(json.dumps(rec.model_dump(mode="json"), ensure_ascii=False, indent=2))
+    else:
+        out.print(summary_table(rec))
+
+
+@tasks_app.command("list")
+def tasks_list(tasks_dir: TasksDir = None,
+               json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List the tasks with family, kind, item counts and primary metric."""
+    from kentei.tasks import default_tasks_dir, load_task, task_dirs
+
+    rows = []
+    for d in task_dirs(tasks_dir or default_tasks_dir()):
+        t = load_task(d)
+        rows.append({"name": t.name, "family": t.spec.family, "kind": t.spec.kind, "version": t.spec.version,
+                     "n_test": len(t.test), "n_fewshot": len(t.fewshot), "primary_metric": t.spec.primary_metric})
+    if json_out:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table()
+    for col in ("name", "family", "kind", "version", "n_test", "n_fewshot", "primary_metric"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(*(str(r[c]) for c in ("name", "family", "kind", "version", "n_test", "n_fewshot", "primary_metric")))
+    out.print(table)
+
+
+@tasks_app.command("show")
+def tasks_show(name: Annotated[str, typer.Argument(help="Task name.")], tasks_dir: TasksDir = None,
+               json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Show a task's spec, categories and a rendered example prompt."""
+    from collections import Counter
+
+    from kentei.prompts import choose_fewshot, render_prompt
+    from kentei.tasks import select_tasks
+
+    task = select_tasks(name, tasks_dir)[0]
+    if len(select_tasks(name, tasks_dir)) != 1 or task.name != name:
+        raise KenteiError(f"{name!r} is not a single task name")
+    cats = Counter(li.item.category for li in task.test)
+    shots = choose_fewshot([li.item for li in task.fewshot], task.spec.num_fewshot, 1234, task.name, task.test[0].item.id)
+    example = render_prompt(task.spec, task.test[0].item, shots, "loglikelihood", None).text
+    info = {"spec": task.spec.model_dump(mode="json"), "dir": str(task.dir), "n_test": len(task.test),
+            "n_fewshot": len(task.fewshot), "categories": dict(sorted(cats.items())), "example_prompt": example}
+    if json_out:
+        print(json.dumps(info, ensure_ascii=False, indent=2))
+        return
+    s = task.spec
+    out.print(f"[bold]{s.name}[/bold] v{s.version} — {s.family} / {s.kind}\n{s.description.strip()}")
+    out.print(f"items: {len(task.test)} test, {len(task.fewshot)} few-shot; num_fewshot {s.num_fewshot}; "
+              f"metrics: {', '.join(m.name for m in s.metrics)} (primary {s.primary_metric})")
+    out.print("categories: " + ", ".join(f"{c} {n}" for c, n in sorted(cats.items())))
+    out.print("[bold]example prompt (no chat template):[/bold]")
+    out.print(example, markup=False, highlight=False)
+
+
+@tasks_app.command("validate")
+def tasks_validate(
+    path: Annotated[Path | None, typer.Argument(help="A tasks folder or one task folder (default: the suite's).")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Check tasks against the data guide's lints; exit 1 on any error."""
+    from kentei.lint import lint_path
+
+    problems = lint_path(path)
+    errors = [p for p in problems if p.severity == "error" or strict]
+    if json_out:
+        print(json.dumps([p.as_dict() for p in problems], ensure_ascii=False, indent=2))
+    else:
+        for p in problems:
+            (err if p.severity == "error" else out).print(str(p), markup=False, highlight=False)
+        n_err = len(errors)
+        out.print(f"{n_err} error(s), {len(problems) - n_err} warning(s)")
+    if errors:
+        raise typer.Exit(1)
+
+
+@app.command()
+def tiny(
+    path: Annotated[bool, typer.Option("--path", help="Only print the model folder.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Rebuild even if built.")] = False,
+) -> None:
+    """Build (once) and locate the embedded tiny-ja model."""
+    from kentei.tiny.build import ensure_tiny, tiny_path
+
+    if not tiny_path().exists() or force:
+        with err.status("building tiny-ja (about a minute on 2 CPU cores) ..."):
+            p = ensure_tiny(force=force)
+    else:
+        p = ensure_tiny()
+    if path:
+        print(p)
+        return
+    meta = json.loads((p / "kentei_tiny.json").read_text())
+    out.print(f"tiny-ja at {p}\n{meta['n_params']:,} parameters, trained {meta['hparams']['steps']} steps on "
+              f"{meta['train_tokens']:,} tokens in {meta['seconds']} s (loss {meta['first_loss']:.2f} -> {meta['final_loss']:.2f})")
+
+
+def main() -> None:
+    try:
+        app()
+    except KenteiError as e:
+        err.print(f"[bold red]error:[/bold red] {e}", highlight=False)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("interrupted; re-run with the same --run-id to resume")
+        sys.exit(130)
+    except OSError as e:
+        # Disk full, permission denied ...: say what and where, keep what was written.
+        err.print(f"[bold red]error:[/bold red] {e.strerror or e} ({e.filename or 'I/O'})", highlight=False)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

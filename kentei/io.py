@@ -1,0 +1,127 @@
+"""File formats on disk: JSONL with line numbers, atomic writes, append-only logs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from kentei.errors import KenteiError
+
+
+def read_text(path: Path) -> str:
+    """Read a UTF-8 file; a non-UTF-8 file is a clear error, not a traceback."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise KenteiError("file not found", path) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise KenteiError(f"not valid UTF-8 (byte {e.start}); save the file as UTF-8", path, line) from None
+
+
+def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (line number, object) for each non-blank line; a bad line is an error naming it."""
+    for lineno, line in enumerate(read_text(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise KenteiError(f"invalid JSON: {e.msg} (column {e.colno})", path, lineno) from None
+        if not isinstance(obj, dict):
+            raise KenteiError(f"expected a JSON object, got {type(obj).__name__}", path, lineno)
+        yield lineno, obj
+
+
+def dumps(obj: Any) -> str:
+    """Compact, key-sorted, non-ASCII-preserving JSON (stable for hashing and diffing)."""
+    return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write via a temp file in the same folder + fsync + rename: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=False) + "\n")
+
+
+def atomic_write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    atomic_write_text(path, "".join(dumps(r) + "\n" for r in rows))
+
+
+class AppendLog:
+    """An append-only JSONL log that survives being killed at any byte.
+
+    On open, a torn final line (a write cut short by a crash) is truncated away, so every line
+    that remains is a complete record. Each append is flushed and fsynced.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._repair()
+        self._f = path.open("a", encoding="utf-8")
+
+    def _repair(self) -> None:
+        if not self.path.exists():
+            return
+        data = self.path.read_bytes()
+        if data and not data.endswith(b"\n"):
+            keep = data.rfind(b"\n") + 1
+            with self.path.open("r+b") as f:
+                f.truncate(keep)
+
+    def append(self, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        self._f.write("".join(dumps(r) + "\n" for r in rows))
+        self._f.flush()
+        os.fsync(self._f.fileno())
+
+    def close(self) -> None:
+        self._f.close()
+
+    def __enter__(self) -> AppendLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read_log(path: Path) -> list[dict[str, Any]]:
+    """Read an AppendLog's complete lines, ignoring a torn final line."""
+    if not path.exists():
+        return []
+    rows = []
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    lines = text.split("\n")
+    for line in lines[:-1]:  # the part after the last newline is torn or empty
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return rows
