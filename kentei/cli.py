@@ -14,15 +14,21 @@ from rich.table import Table
 
 from kentei.errors import KenteiError
 
-app = typer.Typer(help="kentei (検定): evaluate LLMs on Japanese keigo, monozukuri and culture.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="kentei (検定): evaluate LLMs on Japanese keigo, monozukuri and culture.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 tasks_app = typer.Typer(help="List, show and validate tasks.", no_args_is_help=True)
 app.add_typer(tasks_app, name="tasks")
 
 out = Console()
 err = Console(stderr=True)
 
-TasksDir = Annotated[Path | None, typer.Option("--tasks-dir", help="Folder of task folders (default: the suite's tasks/).")]
+TasksDir = Annotated[
+    Path | None, typer.Option("--tasks-dir", help="Folder of task folders (default: the suite's tasks/).")
+]
 
 
 def _fmt(m: dict[str, Any] | Any) -> str:
@@ -48,19 +54,32 @@ def summary_table(rec: Any) -> Table:
 def run(
     model: Annotated[str, typer.Option("--model", "-m", help="Local path, Hugging Face id, or tiny-ja.")],
     backend: Annotated[str, typer.Option(help="Model backend: hf.")] = "hf",
-    tasks: Annotated[str, typer.Option(help="all, a family (keigo, business, monozukuri, culture) or names a,b.")] = "all",
+    tasks: Annotated[
+        str, typer.Option(help="all, a family (keigo, business, monozukuri, culture) or names a,b.")
+    ] = "all",
     tasks_dir: TasksDir = None,
     limit: Annotated[int | None, typer.Option(help="Evaluate only the first N items of each task.", min=1)] = None,
     num_fewshot: Annotated[int | None, typer.Option(help="Override every task's few-shot count.", min=0)] = None,
-    mc_mode: Annotated[str, typer.Option(help="loglikelihood (score each choice) or generate (answer by number).")] = "loglikelihood",
-    chat: Annotated[bool | None, typer.Option("--chat/--no-chat", help="Use the chat template (default: when the tokenizer has one).")] = None,
+    mc_mode: Annotated[
+        str, typer.Option(help="loglikelihood (score each choice) or generate (answer by number).")
+    ] = "loglikelihood",
+    chat: Annotated[
+        bool | None,
+        typer.Option("--chat/--no-chat", help="Use the chat template (default: when the tokenizer has one)."),
+    ] = None,
     batch_size: Annotated[str, typer.Option(help="auto (find what fits, back off on OOM) or N.")] = "auto",
-    device: Annotated[str | None, typer.Option(help="cpu, cuda, cuda:1, mps, or auto (device_map=auto across GPUs).")] = None,
+    device: Annotated[
+        str | None, typer.Option(help="cpu, cuda, cuda:1, mps, or auto (device_map=auto across GPUs).")
+    ] = None,
     dtype: Annotated[str, typer.Option(help="auto, float32, float16 or bfloat16.")] = "auto",
     seed: Annotated[int, typer.Option(help="Seed for few-shot selection.")] = 1234,
     max_new_tokens: Annotated[int | None, typer.Option(help="Override every task's generation length.", min=1)] = None,
-    trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Run the model repo's own Python code.")] = False,
-    allow_pickle: Annotated[bool, typer.Option("--allow-pickle", help="Allow non-safetensors (pickle) weights.")] = False,
+    trust_remote_code: Annotated[
+        bool, typer.Option("--trust-remote-code", help="Run the model repo's own Python code.")
+    ] = False,
+    allow_pickle: Annotated[
+        bool, typer.Option("--allow-pickle", help="Allow non-safetensors (pickle) weights.")
+    ] = False,
     revision: Annotated[str | None, typer.Option(help="Hub revision (branch, tag or commit).")] = None,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for run records.")] = Path("runs"),
     run_id: Annotated[str | None, typer.Option(help="Run folder name; re-running the same id resumes.")] = None,
@@ -80,23 +99,48 @@ def run(
 
     t0 = time.time()
     with err.status(f"loading {model} ..."):
-        bk = load_backend(backend, model, device=device, dtype=dtype, batch_size=batch_size,
-                          trust_remote_code=trust_remote_code, allow_pickle=allow_pickle, revision=revision)
+        bk = load_backend(
+            backend,
+            model,
+            device=device,
+            dtype=dtype,
+            batch_size=batch_size,
+            trust_remote_code=trust_remote_code,
+            allow_pickle=allow_pickle,
+            revision=revision,
+        )
     load_s = time.time() - t0
     use_chat = bk.has_chat_template() if chat is None else chat
     if use_chat and not bk.has_chat_template():
         raise KenteiError(f"--chat was given but model {model!r} has no chat template")
-    settings = RunSettings(tasks=[t.name for t in selected], limit=limit, num_fewshot=num_fewshot, seed=seed,
-                           mc_mode=mc_mode, chat=use_chat, max_new_tokens=max_new_tokens)  # type: ignore[arg-type]
-    runtime = RuntimeSettings(batch_size=batch_size if batch_size == "auto" else int(batch_size), device=device,
-                              dtype=dtype, trust_remote_code=trust_remote_code)
+    settings = RunSettings(
+        tasks=[t.name for t in selected],
+        limit=limit,
+        num_fewshot=num_fewshot,
+        seed=seed,
+        mc_mode=mc_mode,
+        chat=use_chat,
+        max_new_tokens=max_new_tokens,
+    )  # type: ignore[arg-type]
+    runtime = RuntimeSettings(
+        batch_size=batch_size if batch_size == "auto" else int(batch_size),
+        device=device,
+        dtype=dtype,
+        trust_remote_code=trust_remote_code,
+    )
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from kentei.runner import run as run_tasks
 
-    with Progress(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[rate]}"),
-                  TimeRemainingColumn(), console=err, transient=False) as prog:
+    with Progress(
+        TextColumn("{task.description:<22}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+    ) as prog:
         bars: dict[str, Any] = {}
         starts: dict[str, tuple[float, int]] = {}
 
@@ -114,8 +158,10 @@ def run(
         print(json.dumps(rec.model_dump(mode="json"), ensure_ascii=False, indent=2))
         return
     out.print(summary_table(rec))
-    out.print(f"record: {out_dir / rid}/run.json  ({rec.timings.get('items')} items, "
-              f"{rec.timings.get('items_per_second')} items/s)")
+    out.print(
+        f"record: {out_dir / rid}/run.json  ({rec.timings.get('items')} items, "
+        f"{rec.timings.get('items_per_second')} items/s)"
+    )
 
 
 @app.command()
@@ -134,16 +180,24 @@ def rescore(
 
 
 @tasks_app.command("list")
-def tasks_list(tasks_dir: TasksDir = None,
-               json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
+def tasks_list(tasks_dir: TasksDir = None, json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List the tasks with family, kind, item counts and primary metric."""
     from kentei.tasks import default_tasks_dir, load_task, task_dirs
 
     rows = []
     for d in task_dirs(tasks_dir or default_tasks_dir()):
         t = load_task(d)
-        rows.append({"name": t.name, "family": t.spec.family, "kind": t.spec.kind, "version": t.spec.version,
-                     "n_test": len(t.test), "n_fewshot": len(t.fewshot), "primary_metric": t.spec.primary_metric})
+        rows.append(
+            {
+                "name": t.name,
+                "family": t.spec.family,
+                "kind": t.spec.kind,
+                "version": t.spec.version,
+                "n_test": len(t.test),
+                "n_fewshot": len(t.fewshot),
+                "primary_metric": t.spec.primary_metric,
+            }
+        )
     if json_out:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -151,13 +205,18 @@ def tasks_list(tasks_dir: TasksDir = None,
     for col in ("name", "family", "kind", "version", "n_test", "n_fewshot", "primary_metric"):
         table.add_column(col)
     for r in rows:
-        table.add_row(*(str(r[c]) for c in ("name", "family", "kind", "version", "n_test", "n_fewshot", "primary_metric")))
+        table.add_row(
+            *(str(r[c]) for c in ("name", "family", "kind", "version", "n_test", "n_fewshot", "primary_metric"))
+        )
     out.print(table)
 
 
 @tasks_app.command("show")
-def tasks_show(name: Annotated[str, typer.Argument(help="Task name.")], tasks_dir: TasksDir = None,
-               json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
+def tasks_show(
+    name: Annotated[str, typer.Argument(help="Task name.")],
+    tasks_dir: TasksDir = None,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
     """Show a task's spec, categories and a rendered example prompt."""
     from collections import Counter
 
@@ -168,17 +227,27 @@ def tasks_show(name: Annotated[str, typer.Argument(help="Task name.")], tasks_di
     if len(select_tasks(name, tasks_dir)) != 1 or task.name != name:
         raise KenteiError(f"{name!r} is not a single task name")
     cats = Counter(li.item.category for li in task.test)
-    shots = choose_fewshot([li.item for li in task.fewshot], task.spec.num_fewshot, 1234, task.name, task.test[0].item.id)
+    shots = choose_fewshot(
+        [li.item for li in task.fewshot], task.spec.num_fewshot, 1234, task.name, task.test[0].item.id
+    )
     example = render_prompt(task.spec, task.test[0].item, shots, "loglikelihood", None).text
-    info = {"spec": task.spec.model_dump(mode="json"), "dir": str(task.dir), "n_test": len(task.test),
-            "n_fewshot": len(task.fewshot), "categories": dict(sorted(cats.items())), "example_prompt": example}
+    info = {
+        "spec": task.spec.model_dump(mode="json"),
+        "dir": str(task.dir),
+        "n_test": len(task.test),
+        "n_fewshot": len(task.fewshot),
+        "categories": dict(sorted(cats.items())),
+        "example_prompt": example,
+    }
     if json_out:
         print(json.dumps(info, ensure_ascii=False, indent=2))
         return
     s = task.spec
     out.print(f"[bold]{s.name}[/bold] v{s.version} — {s.family} / {s.kind}\n{s.description.strip()}")
-    out.print(f"items: {len(task.test)} test, {len(task.fewshot)} few-shot; num_fewshot {s.num_fewshot}; "
-              f"metrics: {', '.join(m.name for m in s.metrics)} (primary {s.primary_metric})")
+    out.print(
+        f"items: {len(task.test)} test, {len(task.fewshot)} few-shot; num_fewshot {s.num_fewshot}; "
+        f"metrics: {', '.join(m.name for m in s.metrics)} (primary {s.primary_metric})"
+    )
     out.print("categories: " + ", ".join(f"{c} {n}" for c, n in sorted(cats.items())))
     out.print("[bold]example prompt (no chat template):[/bold]")
     out.print(example, markup=False, highlight=False)
@@ -186,7 +255,9 @@ def tasks_show(name: Annotated[str, typer.Argument(help="Task name.")], tasks_di
 
 @tasks_app.command("validate")
 def tasks_validate(
-    path: Annotated[Path | None, typer.Argument(help="A tasks folder or one task folder (default: the suite's).")] = None,
+    path: Annotated[
+        Path | None, typer.Argument(help="A tasks folder or one task folder (default: the suite's).")
+    ] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -223,8 +294,11 @@ def tiny(
         print(p)
         return
     meta = json.loads((p / "kentei_tiny.json").read_text())
-    out.print(f"tiny-ja at {p}\n{meta['n_params']:,} parameters, trained {meta['hparams']['steps']} steps on "
-              f"{meta['train_tokens']:,} tokens in {meta['seconds']} s (loss {meta['first_loss']:.2f} -> {meta['final_loss']:.2f})")
+    out.print(
+        f"tiny-ja at {p}\n{meta['n_params']:,} parameters, trained {meta['hparams']['steps']} steps on "
+        f"{meta['train_tokens']:,} tokens in {meta['seconds']} s "
+        f"(loss {meta['first_loss']:.2f} -> {meta['final_loss']:.2f})"
+    )
 
 
 def main() -> None:

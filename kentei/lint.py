@@ -24,7 +24,7 @@ from kentei.tasks import _format_validation, default_tasks_dir, load_spec
 
 P_BALANCE = 0.01  # gold positions: chi-square test against uniform
 P_BASELINE = 0.01  # trivial baselines: one-sided exact binomial test against chance
-NEAR_DUP = 0.9  # Jaccard similarity of character 3-grams
+NEAR_DUP = 0.8  # Jaccard similarity of character 3-grams (question + choices)
 
 
 @dataclass(frozen=True)
@@ -40,8 +40,13 @@ class Problem:
         return f"{where}: {self.severity} [{self.code}] {self.message}"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"severity": self.severity, "code": self.code, "message": self.message,
-                "path": str(self.path), "line": self.line}
+        return {
+            "severity": self.severity,
+            "code": self.code,
+            "message": self.message,
+            "path": str(self.path),
+            "line": self.line,
+        }
 
 
 @dataclass(frozen=True)
@@ -65,8 +70,11 @@ def item_text(item: MCItem | GenItem) -> str:
     """What the model is shown, normalized: question + choices, or input + other prompt fields."""
     if isinstance(item, MCItem):
         return norm_text(item.question) + "|" + "|".join(sorted(norm_text(c) for c in item.choices))
-    extra = [f"{k}={v}" for k, v in sorted(item.model_dump().items())
-             if k not in _NOT_PROMPT and k != "input" and isinstance(v, str)]
+    extra = [
+        f"{k}={v}"
+        for k, v in sorted(item.model_dump().items())
+        if k not in _NOT_PROMPT and k != "input" and isinstance(v, str)
+    ]
     return "|".join([norm_text(item.input), *extra])
 
 
@@ -150,8 +158,14 @@ def lint_task(task_dir: Path) -> list[Problem]:
     elif not test and not problems:
         problems.append(Problem("error", "empty", "the task has no test items", task_dir / "test.jsonl"))
     if len(fewshot) < spec.num_fewshot:
-        problems.append(Problem("error", "fewshot", f"num_fewshot is {spec.num_fewshot} but only {len(fewshot)} "
-                                "few-shot items", task_dir / "fewshot.jsonl"))
+        problems.append(
+            Problem(
+                "error",
+                "fewshot",
+                f"num_fewshot is {spec.num_fewshot} but only {len(fewshot)} few-shot items",
+                task_dir / "fewshot.jsonl",
+            )
+        )
     if not (task_dir / "README.md").exists():
         problems.append(Problem("warning", "datasheet", "no README.md datasheet", task_dir))
     problems += _lint_templates(spec, spec_path, test + fewshot)
@@ -190,7 +204,9 @@ def _lint_metrics(spec: TaskSpec, path: Path) -> list[Problem]:
     for m in spec.metrics:
         sc = REGISTRY.get(m.name)
         if sc is None:
-            out.append(Problem("error", "metric", f"unknown metric {m.name!r}; known: {', '.join(sorted(REGISTRY))}", path))
+            out.append(
+                Problem("error", "metric", f"unknown metric {m.name!r}; known: {', '.join(sorted(REGISTRY))}", path)
+            )
         elif spec.kind not in sc.kinds:
             out.append(Problem("error", "metric", f"metric {m.name!r} does not apply to {spec.kind} tasks", path))
     return out
@@ -202,8 +218,11 @@ def _lint_ids(rows: list[Row]) -> list[Problem]:
     for r in rows:
         if r.item.id in first:
             f = first[r.item.id]
-            out.append(Problem("error", "duplicate_id", f"id {r.item.id!r} already used at {f.path.name}:{f.line}",
-                               r.path, r.line))
+            out.append(
+                Problem(
+                    "error", "duplicate_id", f"id {r.item.id!r} already used at {f.path.name}:{f.line}", r.path, r.line
+                )
+            )
         else:
             first[r.item.id] = r
     return out
@@ -218,8 +237,9 @@ def _lint_duplicates(test: list[Row], fewshot: list[Row]) -> list[Problem]:
             f = seen[key]
             cross = (f in test) != (r in test)
             code = "fewshot_overlap" if cross else "duplicate_item"
-            out.append(Problem("error", code, f"same item (after normalization) as {f.path.name}:{f.line}",
-                               r.path, r.line))
+            out.append(
+                Problem("error", code, f"same item (after normalization) as {f.path.name}:{f.line}", r.path, r.line)
+            )
         else:
             seen[key] = r
     # Near-duplicates: character 3-gram Jaccard over question (+ choices), via an inverted index.
@@ -234,8 +254,8 @@ def _lint_duplicates(test: list[Row], fewshot: list[Row]) -> list[Problem]:
                 index[g].append(i)
     reported: set[tuple[int, int]] = set()
     for i, s in enumerate(gs):
-        cands = Counter(j for g in s if g in index for j in index[g] if j < i)
-        for j, shared in cands.items():
+        cands = {j for g in s if g in index for j in index[g] if j < i}
+        for j in sorted(cands):
             if (j, i) in reported or texts[i] == texts[j]:
                 continue
             union = len(s | gs[j])
@@ -243,8 +263,16 @@ def _lint_duplicates(test: list[Row], fewshot: list[Row]) -> list[Problem]:
                 reported.add((j, i))
                 cross = (rows[i] in test) != (rows[j] in test)
                 sev, code = ("error", "fewshot_overlap") if cross else ("warning", "near_duplicate")
-                out.append(Problem(sev, code, f"near-duplicate of {rows[j].path.name}:{rows[j].line} "
-                                   f"(3-gram Jaccard {len(s & gs[j]) / union:.2f})", rows[i].path, rows[i].line))
+                out.append(
+                    Problem(
+                        sev,
+                        code,
+                        f"near-duplicate of {rows[j].path.name}:{rows[j].line} "
+                        f"(3-gram Jaccard {len(s & gs[j]) / union:.2f})",
+                        rows[i].path,
+                        rows[i].line,
+                    )
+                )
     return out
 
 
@@ -255,7 +283,9 @@ def _lint_choices(rows: list[Row]) -> list[Problem]:
         normed = [norm_text(c) for c in r.item.choices]
         dups = [c for c, n in Counter(normed).items() if n > 1]
         if dups:
-            out.append(Problem("error", "duplicate_choice", f"choices repeat after normalization: {dups}", r.path, r.line))
+            out.append(
+                Problem("error", "duplicate_choice", f"choices repeat after normalization: {dups}", r.path, r.line)
+            )
     return out
 
 
@@ -272,8 +302,15 @@ def _lint_balance(rows: list[Row], path: Path) -> list[Problem]:
         p = chi2_sf(x2, k - 1)
         if p < P_BALANCE:
             dist = ", ".join(f"{i}: {counts.get(i, 0)}" for i in range(k))
-            out.append(Problem("error", "gold_balance", f"gold positions unbalanced for {k}-choice items ({dist}; "
-                               f"chi-square p={p:.2g}); shuffle choices with a fixed seed", path))
+            out.append(
+                Problem(
+                    "error",
+                    "gold_balance",
+                    f"gold positions unbalanced for {k}-choice items ({dist}; "
+                    f"chi-square p={p:.2g}); shuffle choices with a fixed seed",
+                    path,
+                )
+            )
     return out
 
 
@@ -290,8 +327,10 @@ def baseline_scores(rows: list[Row]) -> dict[str, float]:
         k = len(it.choices)
         hits["chance"] += 1 / k
         hits["always_first"] += float(it.answer == 0)
-        for name, score in (("always_longest", [len(norm_text(c)) for c in it.choices]),
-                            ("max_overlap_with_question", [_overlap(c, it.question) for c in it.choices])):
+        for name, score in (
+            ("always_longest", [len(norm_text(c)) for c in it.choices]),
+            ("max_overlap_with_question", [_overlap(c, it.question) for c in it.choices]),
+        ):
             best = max(score)
             tied = [i for i, s in enumerate(score) if s == best]
             hits[name] += (it.answer in tied) / len(tied)
@@ -306,9 +345,16 @@ def _lint_baselines(rows: list[Row], path: Path) -> list[Problem]:
     for name in ("always_longest", "max_overlap_with_question", "always_first"):
         p = binom_sf(hits[name], n, chance)
         if p < P_BASELINE:
-            out.append(Problem("error", "trivial_baseline", f"the {name} baseline scores {hits[name] / n:.2f} "
-                               f"against chance {chance:.2f} (binomial p={p:.2g}); reword choices so the gold does "
-                               f"not stand out", path))
+            out.append(
+                Problem(
+                    "error",
+                    "trivial_baseline",
+                    f"the {name} baseline scores {hits[name] / n:.2f} "
+                    f"against chance {chance:.2f} (binomial p={p:.2g}); reword choices so the gold does "
+                    f"not stand out",
+                    path,
+                )
+            )
     return out
 
 
@@ -332,6 +378,13 @@ def lint_path(path: Path | None) -> list[Problem]:
         except KenteiError:
             pass
     if len(canaries) > 1:
-        problems.append(Problem("error", "canary", "tasks use different canary strings: "
-                                + "; ".join(f"{c} ({', '.join(n)})" for c, n in canaries.items()), root))
+        problems.append(
+            Problem(
+                "error",
+                "canary",
+                "tasks use different canary strings: "
+                + "; ".join(f"{c} ({', '.join(n)})" for c, n in canaries.items()),
+                root,
+            )
+        )
     return problems

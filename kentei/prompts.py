@@ -35,7 +35,9 @@ def compile_templates(spec: TaskSpec, path: Path | None = None) -> None:
         try:
             _ENV.from_string(src)
         except jinja2.TemplateSyntaxError as e:
-            raise KenteiError(f"prompt.{field}: Jinja2 syntax error: {e.message} (template line {e.lineno})", path) from None
+            raise KenteiError(
+                f"prompt.{field}: Jinja2 syntax error: {e.message} (template line {e.lineno})", path
+            ) from None
 
 
 def choices_block(choices: list[str]) -> str:

@@ -66,8 +66,11 @@ def git_sha() -> str | None:
 def host_info() -> dict[str, Any]:
     import os
 
-    info: dict[str, Any] = {"platform": platform.platform(), "python": platform.python_version(),
-                            "cpu_count": os.cpu_count()}
+    info: dict[str, Any] = {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpu_count": os.cpu_count(),
+    }
     try:
         import torch
         import transformers
@@ -113,16 +116,26 @@ def plan_task(task: Task, settings: RunSettings, backend: Backend) -> list[Plann
 def task_result(task: Task, settings: RunSettings) -> TaskResult:
     n = min(len(task.test), settings.limit) if settings.limit else len(task.test)
     return TaskResult(
-        version=task.spec.version, family=task.spec.family, kind=task.spec.kind,
-        items_sha256=task.items_sha256(), prompt_sha256=prompt_sha256(task.spec, [li.item for li in task.fewshot]),
+        version=task.spec.version,
+        family=task.spec.family,
+        kind=task.spec.kind,
+        items_sha256=task.items_sha256(),
+        prompt_sha256=prompt_sha256(task.spec, [li.item for li in task.fewshot]),
         primary_metric=task.spec.primary_metric,
         metric_specs=[m.model_dump(mode="json") for m in task.spec.metrics],
-        n=n, num_fewshot=task_num_fewshot(task, settings),
+        n=n,
+        num_fewshot=task_num_fewshot(task, settings),
     )
 
 
-def open_run(run_dir: Path, run_id: str, tasks: list[Task], settings: RunSettings, runtime: RuntimeSettings,
-             model_info: dict[str, Any]) -> RunRecord:
+def open_run(
+    run_dir: Path,
+    run_id: str,
+    tasks: list[Task],
+    settings: RunSettings,
+    runtime: RuntimeSettings,
+    model_info: dict[str, Any],
+) -> RunRecord:
     """A new record, or the existing one when resuming; refuses to resume with other settings."""
     planned = {t.name: task_result(t, settings) for t in tasks}
     if (run_dir / "run.json").exists():
@@ -140,12 +153,24 @@ def open_run(run_dir: Path, run_id: str, tasks: list[Task], settings: RunSetting
             elif (old.version, old.items_sha256, old.prompt_sha256) != (tr.version, tr.items_sha256, tr.prompt_sha256):
                 problems.append(f"task {name} changed since the run started (version, items or prompt)")
         if problems:
-            raise KenteiError(f"run {run_id!r} already exists and cannot be resumed: " + "; ".join(problems)
-                              + ". Use a new --run-id.", run_dir / "run.json")
+            raise KenteiError(
+                f"run {run_id!r} already exists and cannot be resumed: "
+                + "; ".join(problems)
+                + ". Use a new --run-id.",
+                run_dir / "run.json",
+            )
         rec.runtime = runtime
         return rec
-    rec = RunRecord(run_id=run_id, created_at=now(), kentei={"version": __version__, "git_sha": git_sha()},
-                    model=model_info, settings=settings, runtime=runtime, tasks=planned, host=host_info())
+    rec = RunRecord(
+        run_id=run_id,
+        created_at=now(),
+        kentei={"version": __version__, "git_sha": git_sha()},
+        model=model_info,
+        settings=settings,
+        runtime=runtime,
+        tasks=planned,
+        host=host_info(),
+    )
     save_record(run_dir, rec)
     return rec
 
@@ -159,12 +184,24 @@ def _response_row(p: Planned, result: Any) -> dict[str, Any]:
             resp["truncated"] = True
     else:
         resp = {"text": result.text, "n_tokens": result.n_tokens, "finish": result.finish}
-    return {"id": p.item.id, "index": p.index, "item": p.item.model_dump(mode="json"), "prompt": p.prompt,
-            "prompt_sha256": sha256_text(p.prompt), "response": resp}
+    return {
+        "id": p.item.id,
+        "index": p.index,
+        "item": p.item.model_dump(mode="json"),
+        "prompt": p.prompt,
+        "prompt_sha256": sha256_text(p.prompt),
+        "response": resp,
+    }
 
 
-def execute_task(task: Task, planned: list[Planned], backend: Backend, run_dir: Path,
-                 progress: Progress | None = None, chunk: int = 32) -> list[dict[str, Any]]:
+def execute_task(
+    task: Task,
+    planned: list[Planned],
+    backend: Backend,
+    run_dir: Path,
+    progress: Progress | None = None,
+    chunk: int = 32,
+) -> list[dict[str, Any]]:
     """Run every planned request not yet answered; return all response rows in item order."""
     log_path = responses_path(run_dir, task.name)
     done: dict[str, dict[str, Any]] = {}
@@ -200,8 +237,16 @@ def score_task(run_dir: Path, name: str, tr: TaskResult, mc_mode: str, rows: lis
     tr.status = "complete"
 
 
-def run(tasks: list[Task], backend: Backend, settings: RunSettings, runtime: RuntimeSettings, out: Path,
-        run_id: str, progress: Progress | None = None, load_seconds: float | None = None) -> RunRecord:
+def run(
+    tasks: list[Task],
+    backend: Backend,
+    settings: RunSettings,
+    runtime: RuntimeSettings,
+    out: Path,
+    run_id: str,
+    progress: Progress | None = None,
+    load_seconds: float | None = None,
+) -> RunRecord:
     run_dir = out / run_id
     rec = open_run(run_dir, run_id, tasks, settings, runtime, backend.info())
     t_run = time.time()
@@ -223,8 +268,9 @@ def run(tasks: list[Task], backend: Backend, settings: RunSettings, runtime: Run
     rec.finished_at = now()
     secs = time.time() - t_run
     n = sum(t.n for t in rec.tasks.values())
-    rec.timings.update({"eval_seconds": round(secs, 3), "items": n,
-                        "items_per_second": round(n / secs, 3) if secs > 0 else None})
+    rec.timings.update(
+        {"eval_seconds": round(secs, 3), "items": n, "items_per_second": round(n / secs, 3) if secs > 0 else None}
+    )
     save_record(run_dir, rec)
     return rec
 

@@ -19,7 +19,9 @@ def metric_names(kind: str, specs: list[dict[str, Any]], mc_mode: str) -> list[d
     return out
 
 
-def score_rows(kind: str, specs: list[dict[str, Any]], mc_mode: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def score_rows(
+    kind: str, specs: list[dict[str, Any]], mc_mode: str, rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """Item records from response rows ({id, item, prompt, prompt_sha256, response})."""
     metrics = metric_names(kind, specs, mc_mode)
     scorers = []
@@ -72,6 +74,8 @@ def aggregate(records: list[dict[str, Any]]) -> tuple[dict[str, MetricValue], di
     by_cat: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in records:
         by_cat[str(r["category"])].append(r)
-    cats = {c: {"n": len(rs), "metrics": {k: v.model_dump() for k, v in summ(rs).items()}}
-            for c, rs in sorted(by_cat.items())}
+    cats = {
+        c: {"n": len(rs), "metrics": {k: v.model_dump() for k, v in summ(rs).items()}}
+        for c, rs in sorted(by_cat.items())
+    }
     return summ(records), cats

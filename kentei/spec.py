@@ -85,9 +85,7 @@ class MCItem(_ItemBase):
     @model_validator(mode="after")
     def _answer_in_range(self) -> MCItem:
         if not 0 <= self.answer < len(self.choices):
-            raise ValueError(
-                f"answer {self.answer} is out of range for {len(self.choices)} choices (0-based index)"
-            )
+            raise ValueError(f"answer {self.answer} is out of range for {len(self.choices)} choices (0-based index)")
         return self
 
 

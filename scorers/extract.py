@@ -34,7 +34,8 @@ def extract_choice(text: str, choices: list[str]) -> tuple[int | None, str]:
     norm = [normalize(c) for c in choices]
     if body in norm and norm.count(body) == 1:
         return norm.index(body), "choice_text"
-    hits = [i for i, c in enumerate(norm) if c and c in body]
+    # Containment only for choices of 2+ characters: a 1-character choice occurs inside too many words.
+    hits = [i for i, c in enumerate(norm) if len(c) >= 2 and c in body]
     if len(hits) > 1:  # prefer the longest when one choice is a substring of another
         longest = max(hits, key=lambda i: len(norm[i]))
         hits = [longest] if all(norm[i] in norm[longest] for i in hits) else hits

@@ -53,9 +53,7 @@ def resolve_model_path(model: str) -> str:
 
 
 def weights_fingerprint(path: Path) -> dict[str, Any]:
-    files = sorted(
-        [f for f in path.iterdir() if f.suffix in (".safetensors", ".bin", ".pt", ".pth") and f.is_file()]
-    )
+    files = sorted([f for f in path.iterdir() if f.suffix in (".safetensors", ".bin", ".pt", ".pth") and f.is_file()])
     total = sum(f.stat().st_size for f in files)
     h = hashlib.sha256()
     if total <= FULL_HASH_LIMIT:
@@ -93,8 +91,14 @@ def _pick_dtype(dtype: str, device: str) -> torch.dtype:
         if device.startswith("cuda") and torch.cuda.is_bf16_supported():
             return torch.bfloat16
         return torch.float32
-    table = {"float32": torch.float32, "fp32": torch.float32, "float16": torch.float16, "fp16": torch.float16,
-             "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}
+    table = {
+        "float32": torch.float32,
+        "fp32": torch.float32,
+        "float16": torch.float16,
+        "fp16": torch.float16,
+        "bfloat16": torch.bfloat16,
+        "bf16": torch.bfloat16,
+    }
     if dtype not in table:
         raise KenteiError(f"unknown dtype {dtype!r}; use auto, float32, float16 or bfloat16")
     return table[dtype]
@@ -110,8 +114,16 @@ class HFBackend:
 
     name = "hf"
 
-    def __init__(self, model: Any, tokenizer: Any, model_id: str, path: str, device: str,
-                 batch_size: int | str, load_info: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        model_id: str,
+        path: str,
+        device: str,
+        batch_size: int | str,
+        load_info: dict[str, Any],
+    ) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.model_id = model_id
@@ -129,10 +141,18 @@ class HFBackend:
 
     # ---------------------------------------------------------------- loading
     @classmethod
-    def load(cls, model: str, *, device: str | None = None, dtype: str = "auto", batch_size: int | str = "auto",
-             trust_remote_code: bool = False, allow_pickle: bool = False, revision: str | None = None,
-             **_: Any) -> HFBackend:
-        import torch
+    def load(
+        cls,
+        model: str,
+        *,
+        device: str | None = None,
+        dtype: str = "auto",
+        batch_size: int | str = "auto",
+        trust_remote_code: bool = False,
+        allow_pickle: bool = False,
+        revision: str | None = None,
+        **_: Any,
+    ) -> HFBackend:
         from transformers import AutoModelForCausalLM, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
@@ -178,8 +198,9 @@ class HFBackend:
                 "vocab_size": len(tok),
                 "sha256": _tokenizer_sha(path),
             },
-            "chat_template_sha256": (hashlib.sha256(tok.chat_template.encode()).hexdigest()
-                                     if getattr(tok, "chat_template", None) else None),
+            "chat_template_sha256": (
+                hashlib.sha256(tok.chat_template.encode()).hexdigest() if getattr(tok, "chat_template", None) else None
+            ),
             "trust_remote_code": trust_remote_code,
         }
         if Path(path).is_dir():
@@ -220,7 +241,7 @@ class HFBackend:
         whole = self._encode(context + continuation)
         ctx = self._encode(context)
         if whole[: len(ctx)] == ctx and len(whole) > len(ctx):
-            return ctx, whole[len(ctx):], False
+            return ctx, whole[len(ctx) :], False
         return ctx, self._encode(continuation, special=False), True
 
     # ---------------------------------------------------------------- batching
@@ -242,8 +263,9 @@ class HFBackend:
                 if torch.cuda.is_available():
                     torch.cuda.empty_cache()
                 if bs == 1:
-                    raise KenteiError("out of memory even at batch size 1; try --dtype bfloat16 or a "
-                                      "smaller --num-fewshot") from None
+                    raise KenteiError(
+                        "out of memory even at batch size 1; try --dtype bfloat16 or a smaller --num-fewshot"
+                    ) from None
                 bs = max(1, bs // 2)
                 if self.auto_batch or self.batch_size:
                     self.batch_size = bs  # remember: later calls start from what fits
@@ -289,12 +311,17 @@ class HFBackend:
         ids = torch.full((len(reqs), L), pad, dtype=torch.long)
         mask = torch.zeros((len(reqs), L), dtype=torch.long)
         for i, c in enumerate(ctxs):
-            ids[i, L - len(c):] = torch.tensor(c)
-            mask[i, L - len(c):] = 1
+            ids[i, L - len(c) :] = torch.tensor(c)
+            mask[i, L - len(c) :] = 1
         pos = (mask.cumsum(-1) - 1).clamp(min=0)
         with torch.inference_mode():
-            out = self.model(input_ids=ids.to(dev), attention_mask=mask.to(dev), position_ids=pos.to(dev),
-                             use_cache=True, logits_to_keep=1)
+            out = self.model(
+                input_ids=ids.to(dev),
+                attention_mask=mask.to(dev),
+                position_ids=pos.to(dev),
+                use_cache=True,
+                logits_to_keep=1,
+            )
         first_lp = torch.log_softmax(out.logits[:, -1, :].float(), dim=-1)  # [B, V]
         cache = getattr(out, "cache", None) or getattr(out, "past_key_values", None)
 
@@ -318,8 +345,13 @@ class HFBackend:
             ctx_len = mask.sum(-1)[owner.cpu()]
             cpos = ctx_len[:, None] + torch.arange(M - 1)[None, :]
             with torch.inference_mode():
-                out2 = self.model(input_ids=cids.to(dev), attention_mask=full_mask.to(dev),
-                                  position_ids=cpos.to(dev), use_cache=True, **{self._cache_kw: cache})
+                out2 = self.model(
+                    input_ids=cids.to(dev),
+                    attention_mask=full_mask.to(dev),
+                    position_ids=cpos.to(dev),
+                    use_cache=True,
+                    **{self._cache_kw: cache},
+                )
             lp_rest = torch.log_softmax(out2.logits.float(), dim=-1)  # [R, M-1, V]
 
         results: list[LoglikelihoodResult] = []
@@ -359,8 +391,8 @@ class HFBackend:
         ids = torch.full((len(reqs), L), tok.pad_token_id, dtype=torch.long)
         mask = torch.zeros((len(reqs), L), dtype=torch.long)
         for i, e in enumerate(encoded):
-            ids[i, L - len(e):] = torch.tensor(e)
-            mask[i, L - len(e):] = 1
+            ids[i, L - len(e) :] = torch.tensor(e)
+            mask[i, L - len(e) :] = 1
         stops = [r.stop for r in reqs]
 
         class StopOnStrings(StoppingCriteria):
@@ -374,11 +406,16 @@ class HFBackend:
                 return done
 
         eos = tok.eos_token_id
-        cfg = GenerationConfig(max_new_tokens=max_new, do_sample=False, pad_token_id=tok.pad_token_id,
-                               eos_token_id=eos, num_beams=1)
+        cfg = GenerationConfig(
+            max_new_tokens=max_new, do_sample=False, pad_token_id=tok.pad_token_id, eos_token_id=eos, num_beams=1
+        )
         with torch.inference_mode():
-            out = self.model.generate(input_ids=ids.to(self.model.device), attention_mask=mask.to(self.model.device),
-                                      generation_config=cfg, stopping_criteria=StoppingCriteriaList([StopOnStrings()]))
+            out = self.model.generate(
+                input_ids=ids.to(self.model.device),
+                attention_mask=mask.to(self.model.device),
+                generation_config=cfg,
+                stopping_criteria=StoppingCriteriaList([StopOnStrings()]),
+            )
         results = []
         for b, r in enumerate(reqs):
             new = out[b, L:].tolist()

@@ -90,13 +90,17 @@ def _train_tokenizer(docs: list[str], out: Path) -> Any:
 
     tok = Tokenizer(models.BPE(unk_token="<unk>", byte_fallback=True, fuse_unk=True))
     tok.pre_tokenizer = pre_tokenizers.Sequence(
-        [pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="never", split=True),
-         pre_tokenizers.Digits(individual_digits=True)]
+        [
+            pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="never", split=True),
+            pre_tokenizers.Digits(individual_digits=True),
+        ]
     )
     tok.decoder = decoders.Sequence([decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse()])
     trainer = trainers.BpeTrainer(
-        vocab_size=HPARAMS["vocab_size"] - 256, special_tokens=SPECIAL,
-        limit_alphabet=HPARAMS["limit_alphabet"], show_progress=False,
+        vocab_size=HPARAMS["vocab_size"] - 256,
+        special_tokens=SPECIAL,
+        limit_alphabet=HPARAMS["limit_alphabet"],
+        show_progress=False,
     )
     tok.train_from_iterator(docs, trainer=trainer)
     # Byte-fallback needs the 256 <0xNN> tokens in the vocabulary (as in Llama's tokenizer).
@@ -106,11 +110,18 @@ def _train_tokenizer(docs: list[str], out: Path) -> Any:
         vocab.setdefault(f"<0x{b:02X}>", len(vocab))
     tok = Tokenizer.from_str(json.dumps(spec))
     bos = tok.token_to_id("<s>")
-    tok.post_processor = processors.TemplateProcessing(single="<s> $A", pair="<s> $A <s> $B",
-                                                       special_tokens=[("<s>", bos)])
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", unk_token="<unk>",
-                                   pad_token="<pad>", additional_special_tokens=SPECIAL[4:],
-                                   model_max_length=HPARAMS["max_position_embeddings"])
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A", pair="<s> $A <s> $B", special_tokens=[("<s>", bos)]
+    )
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token="<s>",
+        eos_token="</s>",
+        unk_token="<unk>",
+        pad_token="<pad>",
+        additional_special_tokens=SPECIAL[4:],
+        model_max_length=HPARAMS["max_position_embeddings"],
+    )
     fast.chat_template = CHAT_TEMPLATE
     fast.save_pretrained(out)
     return fast
@@ -129,11 +140,18 @@ def _train_model(docs: list[str], tok: Any, out: Path) -> dict[str, Any]:
         stream.extend(tok(d)["input_ids"])  # each document starts with <s>
     data = torch.tensor(stream, dtype=torch.long)
     cfg = LlamaConfig(
-        vocab_size=len(tok), hidden_size=hp["hidden_size"], intermediate_size=hp["intermediate_size"],
-        num_hidden_layers=hp["num_hidden_layers"], num_attention_heads=hp["num_attention_heads"],
-        num_key_value_heads=hp["num_key_value_heads"], max_position_embeddings=hp["max_position_embeddings"],
-        tie_word_embeddings=True, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id, rms_norm_eps=1e-5,
+        vocab_size=len(tok),
+        hidden_size=hp["hidden_size"],
+        intermediate_size=hp["intermediate_size"],
+        num_hidden_layers=hp["num_hidden_layers"],
+        num_attention_heads=hp["num_attention_heads"],
+        num_key_value_heads=hp["num_key_value_heads"],
+        max_position_embeddings=hp["max_position_embeddings"],
+        tie_word_embeddings=True,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+        rms_norm_eps=1e-5,
     )
     model = LlamaForCausalLM(cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=hp["lr"], weight_decay=0.01, betas=(0.9, 0.95))
@@ -157,8 +175,12 @@ def _train_model(docs: list[str], tok: Any, out: Path) -> dict[str, Any]:
     model.eval()
     model.generation_config.pad_token_id = tok.pad_token_id
     model.save_pretrained(out)
-    return {"train_tokens": len(stream), "final_loss": sum(losses[-20:]) / 20, "first_loss": losses[0],
-            "n_params": sum(p.numel() for p in model.parameters())}
+    return {
+        "train_tokens": len(stream),
+        "final_loss": sum(losses[-20:]) / 20,
+        "first_loss": losses[0],
+        "n_params": sum(p.numel() for p in model.parameters()),
+    }
 
 
 def build(out: Path) -> dict[str, Any]:
@@ -170,8 +192,14 @@ def build(out: Path) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     tok = _train_tokenizer(docs, out)
     stats = _train_model(docs, tok, out)
-    meta = {"name": "tiny-ja", "build_version": BUILD_VERSION, "corpus_sha256": corpus_sha256(),
-            "hparams": HPARAMS, "seconds": round(time.time() - t0, 1), **stats}
+    meta = {
+        "name": "tiny-ja",
+        "build_version": BUILD_VERSION,
+        "corpus_sha256": corpus_sha256(),
+        "hparams": HPARAMS,
+        "seconds": round(time.time() - t0, 1),
+        **stats,
+    }
     (out / "kentei_tiny.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
     return meta
 
