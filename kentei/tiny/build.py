@@ -185,6 +185,9 @@ def _train_model(docs: list[str], tok: Any, out: Path) -> dict[str, Any]:
 
 def build(out: Path) -> dict[str, Any]:
     """Build tiny-ja into `out` (a new folder); returns the build's metadata."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
     t0 = time.time()
     docs = _documents()
     if not docs:
