@@ -53,6 +53,9 @@ class MetricValue(BaseModel):
     stderr: float | None = None
     ci95: list[float] | None = None
     n: int
+    method: str = "mean"
+    """mean (CLT SE, clustered when items carry `cluster`) or corpus (seeded bootstrap SE and percentile CI)."""
+    signature: str | None = None
 
 
 class TaskResult(BaseModel):

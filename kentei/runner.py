@@ -233,7 +233,7 @@ def execute_task(
 def score_task(run_dir: Path, name: str, tr: TaskResult, mc_mode: str, rows: list[dict[str, Any]]) -> None:
     records = score_rows(tr.kind, tr.metric_specs, mc_mode, rows)
     atomic_write_jsonl(items_path(run_dir, name), records)
-    tr.metrics, tr.by_category = aggregate(records)
+    tr.metrics, tr.by_category = aggregate(records, tr.metric_specs)
     tr.status = "complete"
 
 

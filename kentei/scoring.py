@@ -56,19 +56,52 @@ def score_rows(
     return records
 
 
-def aggregate(records: list[dict[str, Any]]) -> tuple[dict[str, MetricValue], dict[str, dict[str, Any]]]:
-    """Per-metric summaries over all items, and per category."""
+BOOTSTRAP_RESAMPLES = 1000
+BOOTSTRAP_SEED = 20261125
+
+
+def _corpus_summary(scorer: Any, samples: list[Sample], args: dict[str, Any]) -> MetricValue:
+    """A corpus metric's value, and a seeded bootstrap SE and 95% percentile interval over items."""
+    import random
+
+    n = len(samples)
+    score = scorer.corpus_resampler(samples, **args)
+    value = score(list(range(n)))
+    stderr = ci = None
+    if n > 1:
+        rng = random.Random(BOOTSTRAP_SEED)
+        reps = sorted(score([rng.randrange(n) for _ in range(n)]) for _ in range(BOOTSTRAP_RESAMPLES))
+        mean = sum(reps) / len(reps)
+        stderr = (sum((r - mean) ** 2 for r in reps) / (len(reps) - 1)) ** 0.5
+        ci = [reps[int(0.025 * len(reps))], reps[int(0.975 * len(reps)) - 1]]
+    return MetricValue(value=value, stderr=stderr, ci95=ci, n=n, method="corpus", signature=scorer.signature)
+
+
+def aggregate(
+    records: list[dict[str, Any]], specs: list[dict[str, Any]] | None = None
+) -> tuple[dict[str, MetricValue], dict[str, dict[str, Any]]]:
+    """Per-metric summaries over all items, and per category. Mean metrics get a CLT SE (clustered
+    when items carry `cluster`); corpus metrics (BLEU) are recomputed on each set of items, with a
+    seeded bootstrap SE and CI."""
     names: list[str] = []
     for r in records:
         names.extend(n for n in r["scores"] if n not in names)
+    args_of = {s["name"]: s.get("args", {}) for s in specs or []}
 
     def summ(rs: list[dict[str, Any]]) -> dict[str, MetricValue]:
         out = {}
         for name in names:
-            vals = [r["scores"][name] for r in rs if name in r["scores"]]
-            clusters = [r["item"].get("cluster") for r in rs if name in r["scores"]]
-            if vals:
-                out[name] = MetricValue.model_validate(summarize(vals, clusters))
+            scored = [r for r in rs if name in r["scores"]]
+            if not scored:
+                continue
+            scorer = get_scorer(name)
+            if scorer.aggregate == "corpus":
+                samples = [Sample(item=r["item"], response=r["response"]) for r in scored]
+                out[name] = _corpus_summary(scorer, samples, args_of.get(name, {}))
+                continue
+            vals = [r["scores"][name] for r in scored]
+            clusters = [r["item"].get("cluster") for r in scored]
+            out[name] = MetricValue.model_validate(summarize(vals, clusters))
         return out
 
     by_cat: dict[str, list[dict[str, Any]]] = defaultdict(list)
