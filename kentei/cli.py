@@ -278,6 +278,35 @@ def tasks_validate(
 
 
 @app.command()
+def keigo(
+    text: Annotated[
+        str | None, typer.Argument(help="Text to analyze; without it, one sentence a line from stdin.")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="One JSON object per sentence (JSON Lines).")] = False,
+) -> None:
+    """The keigo analyzer: 尊敬語/謙譲語/丁寧語 used, and errors with suggestions."""
+    from scorers.keigo import analyze_sentence, split_sentences
+
+    if text is not None:
+        sentences = split_sentences(text)
+    else:
+        if sys.stdin.isatty():
+            err.print("reading one sentence a line from stdin (Ctrl-D to end) ...")
+        sentences = [line.strip() for line in sys.stdin if line.strip()]
+    for s in sentences:
+        a = analyze_sentence(s)
+        if json_out:
+            print(json.dumps(a.to_json(), ensure_ascii=False))
+            continue
+        out.print(f"[bold]{a.text}[/bold]  ({'丁寧' if a.polite else '非丁寧'})", highlight=False, soft_wrap=True)
+        for label, forms in (("尊敬語", a.sonkeigo), ("謙譲語", a.kenjougo), ("丁寧語", a.teineigo)):
+            if forms:
+                out.print(f"  {label}: {'、'.join(forms)}", highlight=False)
+        for e in a.errors:
+            out.print(f"  [red]{e.type}[/red] 「{e.span}」 {e.message} → {e.suggestion}", highlight=False, soft_wrap=True)
+
+
+@app.command()
 def tiny(
     path: Annotated[bool, typer.Option("--path", help="Only print the model folder.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Rebuild even if built.")] = False,

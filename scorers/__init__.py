@@ -7,6 +7,7 @@ get_scorer("exact_match")(Sample(item={"references": ["東京"]}, response={"tex
 from scorers.registry import REGISTRY, Sample, Scorer, get_scorer, register
 
 # Importing the metric modules registers their scorers.
+from scorers import keigo_metrics as _keigo_metrics  # noqa: F401  isort: skip
 from scorers import mc as _mc  # noqa: F401  isort: skip
 from scorers import text as _text  # noqa: F401  isort: skip
 

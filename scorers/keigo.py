@@ -148,8 +148,16 @@ ANNOUNCE_ACTS = {
     "閉鎖",
     "欠航",
     "運休",
+    # self-reported past facts: nobody's permission was involved
+    "創業",
+    "設立",
+    "創立",
+    "専攻",
+    "入学",
+    "退院",
+    "帰国",
 }
-ANNOUNCE_VERBS = {"思う", "存ずる", "考える"}
+ANNOUNCE_VERBS = {"思う", "存ずる", "考える", "申す", "名乗る"}
 # Transitive verbs in -かす/-らす/-ます... that are words of their own, not さ入れ (動かさせる is right).
 LEXICAL_ASU = {
     "動かす",
@@ -579,6 +587,23 @@ def _double_and_mix(text: str, ms: tuple[Morpheme, ...], errors: list[KeigoError
 _OWN_SIDE = {"弊社", "当社", "小社", "私共", "わたくしども", "私ども", "うち"}
 
 
+_QUESTION_TO_SUPERIOR = re.compile(r"^(?:" + r"(?:[一-龥]{1,4})?" + r"(?:社長|副社長|部長|課長|係長|専務|常務|会長|次長|"
+                                   r"主任|支店長|所長|工場長|室長|店長|先生|お客様)、)")
+
+
+def _surface_mix(text: str, ms: tuple[Morpheme, ...], errors: list[KeigoError]) -> None:
+    """Patterns the tagger splits unhelpfully, and humble verbs in a question to a superior."""
+    for m in re.finditer(r"なさ(?:ら)?れ", text):
+        _err(errors, text, "double_keigo", m.start(), m.end(), "「なさる」は尊敬語なので「れる」は不要（二重敬語）", "なさ")
+    if _QUESTION_TO_SUPERIOR.search(text):
+        for i, x in enumerate(ms):
+            if x.pos1 == "動詞" and x.lemma in ("参る", "申す", "伺う", "致す") and i + 2 < len(ms) and \
+                    ms[i + 1].lemma == "ます" and ms[i + 2].surface == "か":
+                s0, e0 = _span(ms, i, i + 1)
+                _err(errors, text, "sonkei_kenjou_mix", s0, e0, f"目上の相手の動作に謙譲語「{_base(x)}」を使っている",
+                     KENJOU_VERBS[x.lemma].split("/")[-1] + "（ます）")
+
+
 def _uchi_keigo(text: str, ms: tuple[Morpheme, ...], errors: list[KeigoError]) -> None:
     """弊社の社長がおっしゃっていました: honorifics for one's own side, when the sentence says so."""
     for i, m in enumerate(ms):
@@ -691,6 +716,17 @@ _BAITO = [
         "「〜のほう」は不要なぼかし（バイト敬語）",
         "（削除）",
     ),
+    (
+        re.compile(r"(?:お返し|お戻し|お釣り|おつり|レシート|領収書)(になります)"),
+        "物の提示に「〜になります」は誤用（バイト敬語）",
+        "でございます",
+    ),
+    # Nのほうは + an honorific request or question (not a comparison: のほうが安い)
+    (
+        re.compile(r"(の(?:ほう|方)(?:は|を)?)(?=、?(?:お|ご|いかが))"),
+        "「〜のほう」は不要なぼかし（バイト敬語）",
+        "は / を",
+    ),
 ]
 _YOROSHIKATTA = re.compile(r"(よろしかった)(?=でしょうか|ですか)")
 
@@ -784,6 +820,7 @@ def analyze_sentence(text: str) -> KeigoAnalysis:
     errors: list[KeigoError] = []
     _double_and_mix(text, ms, errors)
     _uchi_keigo(text, ms, errors)
+    _surface_mix(text, ms, errors)
     _ra_sa(text, ms, errors)
     _baito(text, errors)
     _sasete(text, ms, errors)

@@ -117,6 +117,11 @@ def _bleu_inputs(samples: list[Sample]) -> tuple[list[str], list[list[str | None
     return hyps, streams
 
 
+def _clamp(score: float) -> float:
+    """sacrebleu's exp(log(...)) can land a hair above 100 on a perfect match."""
+    return float(min(100.0, max(0.0, score)))
+
+
 def bleu_signature() -> str:
     import sacrebleu
 
@@ -130,7 +135,7 @@ def corpus_bleu(samples: list[Sample]) -> float:
     if not samples:
         return 0.0
     hyps, streams = _bleu_inputs(samples)
-    return float(BLEU(tokenize="none").corpus_score(hyps, streams).score)
+    return _clamp(BLEU(tokenize="none").corpus_score(hyps, streams).score)
 
 
 def bleu_resampler(samples: list[Sample]) -> Callable[[list[int]], float]:
@@ -144,7 +149,7 @@ def bleu_resampler(samples: list[Sample]) -> Callable[[list[int]], float]:
 
     def score(idx: list[int]) -> float:
         total = [sum(col) for col in zip(*(stats[i] for i in idx), strict=True)]
-        return float(metric._compute_score_from_stats(total).score)
+        return _clamp(metric._compute_score_from_stats(total).score)
 
     return score
 
@@ -166,7 +171,7 @@ def bleu(sample: Sample) -> float:
     refs = [" ".join(morphemes(r)) for r in _refs(sample.item, aliases=False)]
     if not refs:
         return 0.0
-    return float(BLEU(tokenize="none", effective_order=True).sentence_score(hyp, refs).score)
+    return _clamp(BLEU(tokenize="none", effective_order=True).sentence_score(hyp, refs).score)
 
 
 _KATA = {chr(c): chr(c - 0x60) for c in range(0x30A1, 0x30F7)}
