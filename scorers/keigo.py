@@ -157,7 +157,9 @@ ANNOUNCE_ACTS = {
     "退院",
     "帰国",
 }
-ANNOUNCE_VERBS = {"思う", "存ずる", "考える", "申す", "名乗る"}
+ANNOUNCE_VERBS = {"思う", "存ずる", "考える", "申す", "名乗る", "感じる", "願う"}
+# States of mind need nobody's permission (確信させていただく); お願い is humble already.
+STATE_NOUNS = {"確信", "期待", "希望", "安心", "感謝", "お願い"}
 # Transitive verbs in -かす/-らす/-ます... that are words of their own, not さ入れ (動かさせる is right).
 LEXICAL_ASU = {
     "動かす",
@@ -587,21 +589,65 @@ def _double_and_mix(text: str, ms: tuple[Morpheme, ...], errors: list[KeigoError
 _OWN_SIDE = {"弊社", "当社", "小社", "私共", "わたくしども", "私ども", "うち"}
 
 
-_QUESTION_TO_SUPERIOR = re.compile(r"^(?:" + r"(?:[一-龥]{1,4})?" + r"(?:社長|副社長|部長|課長|係長|専務|常務|会長|次長|"
-                                   r"主任|支店長|所長|工場長|室長|店長|先生|お客様)、)")
+_QUESTION_TO_SUPERIOR = re.compile(
+    r"^(?:" + r"(?:[一-龥]{1,4})?" + r"(?:社長|副社長|部長|課長|係長|専務|常務|会長|次長|"
+    r"主任|支店長|所長|工場長|室長|店長|先生|お客様)、)"
+)
 
 
 def _surface_mix(text: str, ms: tuple[Morpheme, ...], errors: list[KeigoError]) -> None:
     """Patterns the tagger splits unhelpfully, and humble verbs in a question to a superior."""
     for m in re.finditer(r"なさ(?:ら)?れ", text):
-        _err(errors, text, "double_keigo", m.start(), m.end(), "「なさる」は尊敬語なので「れる」は不要（二重敬語）", "なさ")
+        _err(
+            errors,
+            text,
+            "double_keigo",
+            m.start(),
+            m.end(),
+            "「なさる」は尊敬語なので「れる」は不要（二重敬語）",
+            "なさ",
+        )
     if _QUESTION_TO_SUPERIOR.search(text):
         for i, x in enumerate(ms):
-            if x.pos1 == "動詞" and x.lemma in ("参る", "申す", "伺う", "致す") and i + 2 < len(ms) and \
-                    ms[i + 1].lemma == "ます" and ms[i + 2].surface == "か":
+            humble = x.lemma in ("参る", "申す", "伺う", "致す") or (x.lemma == "居る" and x.lform == "オル")
+            if (
+                x.pos1 == "動詞"
+                and humble
+                and i + 2 < len(ms)
+                and ms[i + 1].lemma == "ます"
+                and ms[i + 2].surface == "か"
+            ):
                 s0, e0 = _span(ms, i, i + 1)
-                _err(errors, text, "sonkei_kenjou_mix", s0, e0, f"目上の相手の動作に謙譲語「{_base(x)}」を使っている",
-                     KENJOU_VERBS[x.lemma].split("/")[-1] + "（ます）")
+                _err(
+                    errors,
+                    text,
+                    "sonkei_kenjou_mix",
+                    s0,
+                    e0,
+                    f"目上の相手の動作に謙譲語「{_base(x)}」を使っている",
+                    KENJOU_VERBS.get(x.lemma, "いらっしゃる").split("/")[-1] + "（ます）",
+                )
+    # お客様が参ったら: a humble verb whose subject is the honored person (〜様が/は)
+    for i, x in enumerate(ms):
+        if x.surface in ("様", "さま") and i + 1 < len(ms) and ms[i + 1].surface in ("が", "は"):
+            for k in range(i + 2, min(len(ms), i + 8)):
+                y = ms[k]
+                if (y.pos1 == "助詞" and y.surface in ("が", "は", "を")) or y.surface in ("、", "。"):
+                    break
+                humble = y.lemma in ("参る", "申す", "伺う", "致す", "申し上げる") or (
+                    y.lemma == "居る" and y.lform == "オル"
+                )
+                if y.pos1 == "動詞" and humble:
+                    _err(
+                        errors,
+                        text,
+                        "sonkei_kenjou_mix",
+                        y.start,
+                        y.start + len(y.surface),
+                        f"「様」と敬う相手の動作に謙譲語「{_base(y)}」を使っている",
+                        KENJOU_VERBS.get(y.lemma, "いらっしゃる").split("/")[-1],
+                    )
+                    break
 
 
 def _uchi_keigo(text: str, ms: tuple[Morpheme, ...], errors: list[KeigoError]) -> None:
@@ -625,15 +671,18 @@ def _uchi_keigo(text: str, ms: tuple[Morpheme, ...], errors: list[KeigoError]) -
                 break
             honor = x.pos1 == "動詞" and x.lemma in ("いらっしゃる", "仰る", "為さる", "召し上がる")
             oninaru = x.lemma == "御" and k + 3 < len(ms) and ms[k + 2].lemma == "に" and ms[k + 3].lemma == "成る"
-            if honor or oninaru:
-                end = k + 3 if oninaru else k
+            goran = x.lemma == "御覧" and k + 2 < len(ms) and ms[k + 1].lemma == "に" and ms[k + 2].lemma == "成る"
+            gozonji = x.lemma == "御" and k + 1 < len(ms) and ms[k + 1].lemma == "存ずる"
+            if honor or oninaru or goran or gozonji:
+                end = k + 3 if oninaru else k + 2 if goran else k + 1 if gozonji else k
                 s, e = _span(ms, k, end)
                 sug = {
                     "いらっしゃる": "おります/参ります",
                     "仰る": "申しております",
                     "為さる": "いたします",
                     "召し上がる": "いただきます",
-                }.get(x.lemma, "お〜する（謙譲語）")
+                    "御覧": "拝見する",
+                }.get(x.lemma, "存じております" if gozonji else "お〜する（謙譲語）")
                 _err(
                     errors,
                     text,
@@ -681,8 +730,32 @@ def _ra_sa(text: str, ms: tuple[Morpheme, ...], errors: list[KeigoError]) -> Non
             s, e = m.start, nxt.start + 1
             _err(errors, text, "ra_nuki", s, e, "一段動詞の可能・受身は「られる」（ら抜き言葉）", m.surface + "られ")
             continue
-        # さ入れ: 読ま + させる
-        if m.ctype.startswith("五段") and m.cform.startswith("未然形") and nxt is not None and nxt.lemma == "させる":
+        # 始めれます: UniDic reads a ら抜き potential of an ichidan verb as its 仮定形, which only ば can follow
+        if (
+            m.ctype.startswith(("上一段", "下一段"))
+            and m.cform.startswith("仮定形")
+            and m.surface.endswith("れ")
+            and not (nxt is not None and nxt.surface in ("ば", "ど", "ども"))
+        ):
+            s, e = m.start, m.start + len(m.surface)
+            _err(
+                errors,
+                text,
+                "ra_nuki",
+                s,
+                e,
+                f"「{m.base}」の可能形は「られる」（ら抜き言葉）",
+                m.surface[:-1] + "られ",
+            )
+            continue
+        # さ入れ: 読ま + させる (but 動か + させる is the causative of the verb 動かす)
+        if (
+            m.ctype.startswith("五段")
+            and m.cform.startswith("未然形")
+            and nxt is not None
+            and nxt.lemma == "させる"
+            and m.surface + "す" not in LEXICAL_ASU
+        ):
             s, e = _span(ms, i, i + 1)
             _err(errors, text, "sa_ire", s, e, "五段動詞の使役は「せる」（さ入れ言葉）", m.surface + nxt.surface[1:])
             continue
@@ -710,7 +783,11 @@ _BAITO = [
         "金額の提示に「〜になります」は誤用（バイト敬語）",
         "でございます",
     ),
-    (re.compile(r"円(から)お預かり"), "「〜円からお預かりします」の「から」は不要（バイト敬語）", "（削除）"),
+    (
+        re.compile(r"(?:円|札|玉|ちょうど)(から)お預かり"),
+        "「〜円からお預かりします」の「から」は不要（バイト敬語）",
+        "（削除）",
+    ),
     (
         re.compile(r"[おご][^\s。、のをはが]{1,8}(の(?:ほう|方))(?=[はをがもお、ご]|よろし)"),
         "「〜のほう」は不要なぼかし（バイト敬語）",
@@ -723,7 +800,7 @@ _BAITO = [
     ),
     # Nのほうは + an honorific request or question (not a comparison: のほうが安い)
     (
-        re.compile(r"(の(?:ほう|方)(?:は|を)?)(?=、?(?:お|ご|いかが))"),
+        re.compile(r"(のほう(?:は|を)?)(?=、?(?:お|ご|いかが))"),
         "「〜のほう」は不要なぼかし（バイト敬語）",
         "は / を",
     ),
@@ -752,21 +829,27 @@ def _sasete(text: str, ms: tuple[Morpheme, ...], errors: list[KeigoError]) -> No
     n = len(ms)
     for i, m in enumerate(ms):
         # X + さ/せ + て + いただく, where X is an announcement or 思う
-        if m.lemma not in ANNOUNCE_ACTS and not (m.pos1 == "動詞" and m.lemma in ANNOUNCE_VERBS):
+        onegai = m.lemma == "願う" and i > 0 and ms[i - 1].lemma == "御"
+        noun = m.lemma in ANNOUNCE_ACTS or m.lemma in STATE_NOUNS
+        if not (noun or onegai or (m.pos1 == "動詞" and m.lemma in ANNOUNCE_VERBS)):
             continue
         k = i + 1
         if k < n and ms[k].lemma == "為る":
             k += 1
         if k + 2 < n and ms[k].lemma in ("せる", "させる") and ms[k + 1].lemma == "て" and ms[k + 2].lemma == "頂く":
-            s, e = _span(ms, i, k + 2)
-            verb = m.surface if m.pos1 != "動詞" else _base(m)
-            sug = f"{verb}いたします" if m.pos1 != "動詞" else "存じます"
+            s0, e0 = _span(ms, i - 1 if onegai else i, k + 2)
+            if onegai:
+                sug = "お願いいたします"
+            elif m.pos1 != "動詞":
+                sug = f"{m.surface}いたします"
+            else:
+                sug = "存じます"
             _err(
                 errors,
                 text,
                 "sasete_itadaku",
-                s,
-                e,
+                s0,
+                e0,
                 "相手の許可を必要としない一方的な行為に「させていただく」は過剰",
                 sug,
             )

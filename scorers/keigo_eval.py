@@ -70,18 +70,20 @@ def evaluate(rows: list[dict[str, Any]]) -> Report:
             rep.negatives_flagged += bool(pred)
         matched: set[int] = set()
         for p in pred:
-            hit = next((k for k, g in enumerate(gold) if k not in matched and g[0] == p[0] and g[1] < p[2] and p[1] < g[2]),
-                       None)
+            hit = next(
+                (k for k, g in enumerate(gold) if k not in matched and g[0] == p[0] and g[1] < p[2] and p[1] < g[2]),
+                None,
+            )
             if hit is None:
                 rep.by_type[p[0]].fp += 1
-                rep.false_alarms.append(f"{row['id']} {p[0]} 「{row['text'][p[1]:p[2]]}」 in {row['text']}")
+                rep.false_alarms.append(f"{row['id']} {p[0]} 「{row['text'][p[1] : p[2]]}」 in {row['text']}")
             else:
                 matched.add(hit)
                 rep.by_type[p[0]].tp += 1
         for k, g in enumerate(gold):
             if k not in matched:
                 rep.by_type[g[0]].fn += 1
-                rep.misses.append(f"{row['id']} {g[0]} 「{row['text'][g[1]:g[2]]}」 in {row['text']}")
+                rep.misses.append(f"{row['id']} {g[0]} 「{row['text'][g[1] : g[2]]}」 in {row['text']}")
     return rep
 
 
