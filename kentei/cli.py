@@ -303,7 +303,9 @@ def keigo(
             if forms:
                 out.print(f"  {label}: {'、'.join(forms)}", highlight=False)
         for e in a.errors:
-            out.print(f"  [red]{e.type}[/red] 「{e.span}」 {e.message} → {e.suggestion}", highlight=False, soft_wrap=True)
+            out.print(
+                f"  [red]{e.type}[/red] 「{e.span}」 {e.message} → {e.suggestion}", highlight=False, soft_wrap=True
+            )
 
 
 @app.command()

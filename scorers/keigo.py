@@ -347,6 +347,10 @@ def _following_text(ms: tuple[Morpheme, ...], j: int) -> str:
 
 
 # ------------------------------------------------------------------ forms
+_TEINEI_CTYPES = {"助動詞-マス", "助動詞-デス"}
+_FORM_LEMMAS = {"御", "御覧", "居る", "御座る", *SONKEI_VERBS, *KENJOU_VERBS, *HAI_NOUNS}
+
+
 def _forms(ms: tuple[Morpheme, ...]) -> tuple[list[str], list[str], list[str]]:
     """Dictionary forms of the 尊敬語, 謙譲語 and 丁寧語 used, each once, in order of appearance."""
     sonkei: list[str] = []
@@ -361,7 +365,9 @@ def _forms(ms: tuple[Morpheme, ...]) -> tuple[list[str], list[str], list[str]]:
             lst.append(form)
 
     for i, m in enumerate(ms):
-        nxt = _next(ms, i)
+        if m.lemma not in _FORM_LEMMAS and m.ctype not in _TEINEI_CTYPES:
+            continue  # most tokens: nothing to look at
+        nxt = ms[i + 1] if i + 1 < n else None
         if m.lemma == "御" and i + 1 < n:
             body = ms[i + 1]
             after = ms[i + 2 : i + 4]
@@ -439,10 +445,15 @@ def _err(errors: list[KeigoError], text: str, etype: str, start: int, end: int, 
     errors.append(KeigoError(etype, text[start:end], message, suggestion, start, end))
 
 
+_MIX_LEMMAS = {"御", "成る", *SONKEI_VERBS, *KENJOU_VERBS, *HAI_NOUNS}
+
+
 def _double_and_mix(text: str, ms: tuple[Morpheme, ...], errors: list[KeigoError]) -> None:
     n = len(ms)
     for i, m in enumerate(ms):
-        nxt = _next(ms, i)
+        if m.lemma not in _MIX_LEMMAS:
+            continue
+        nxt = ms[i + 1] if i + 1 < n else None
         # 尊敬語 verb + れる/られる: おっしゃられる, 召し上がられる, なさられる
         if m.pos1 == "動詞" and m.lemma in SONKEI_VERBS and _is_reru(nxt):
             s, e = _span(ms, i, i + 1)
@@ -789,7 +800,7 @@ _BAITO = [
         "（削除）",
     ),
     (
-        re.compile(r"[おご][^\s。、のをはが]{1,8}(の(?:ほう|方))(?=[はをがもお、ご]|よろし)"),
+        re.compile(r"[おご][^\s。、のをはが]{1,8}(のほう)(?=[はをがもお、ご]|よろし)"),
         "「〜のほう」は不要なぼかし（バイト敬語）",
         "（削除）",
     ),

@@ -8,10 +8,9 @@ lemmatize differently (令和 -> 令|和 under IPADIC), so silently using anothe
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 _lock = threading.Lock()
 _tagger: Any = None
@@ -24,8 +23,7 @@ class DictionaryError(RuntimeError):
     """fugashi would use a dictionary other than unidic-lite."""
 
 
-@dataclass(frozen=True, slots=True)
-class Morpheme:
+class Morpheme(NamedTuple):
     surface: str
     lemma: str
     """UniDic lemma with its suffix stripped (私-代名詞 -> 私); the surface when UniDic has none
@@ -72,9 +70,35 @@ def tagger() -> Any:
     return _tagger
 
 
-def _field(f: Any, name: str) -> str:
-    v = getattr(f, name, None)
-    return v if isinstance(v, str) and v != "*" else ""
+_BLANK = {"*": "", None: ""}
+# Parsed feature fields by MeCab's raw feature string: a corpus has far fewer distinct analyses than
+# tokens, and building fugashi's 26-field feature tuple costs more than the tagging itself.
+_FEATURES: dict[str, tuple[str, str, str, str, str, str, str, str]] = {}
+
+
+def _fields(w: Any) -> tuple[str, str, str, str, str, str, str, str]:
+    """(lemma, pos1, pos2, cType, cForm, kana, lForm, orthBase) of a node, "" where UniDic has none."""
+    raw = w.feature_raw
+    got = _FEATURES.get(raw)
+    if got is None:
+        f = w.feature  # fugashi parses the CSV, quoted commas included
+        blank = _BLANK.get
+        lemma = blank(f[7], f[7])
+        lemma = lemma.split("-")[0] if "-" in lemma else lemma
+        got = (
+            lemma,
+            blank(f[0], f[0]),
+            blank(f[1], f[1]),
+            blank(f[4], f[4]),
+            blank(f[5], f[5]),
+            blank(f[17], f[17]),
+            blank(f[6], f[6]),
+            blank(f[10], f[10]),
+        )
+        if len(_FEATURES) > 500_000:
+            _FEATURES.clear()
+        _FEATURES[raw] = got
+    return got
 
 
 @lru_cache(maxsize=65536)
@@ -82,26 +106,16 @@ def analyze(text: str) -> tuple[Morpheme, ...]:
     """Morphemes of `text` with character offsets. Never raises on odd input: None fields become ""."""
     out: list[Morpheme] = []
     pos = 0
+    find = text.find
+    new = tuple.__new__
     for w in tagger()(text):
         surface = w.surface
-        at = text.find(surface, pos) if surface else -1
+        at = find(surface, pos) if surface else -1
         start = at if at >= 0 else pos
         pos = start + len(surface)
-        f = w.feature
-        lemma = _field(f, "lemma").split("-")[0] or surface
+        lemma, pos1, pos2, ctype, cform, kana, lform, base = _fields(w)
         out.append(
-            Morpheme(
-                surface,
-                lemma,
-                _field(f, "pos1"),
-                _field(f, "pos2"),
-                _field(f, "cType"),
-                _field(f, "cForm"),
-                _field(f, "kana"),
-                _field(f, "lForm"),
-                _field(f, "orthBase") or surface,
-                start,
-            )
+            new(Morpheme, (surface, lemma or surface, pos1, pos2, ctype, cform, kana, lform, base or surface, start))
         )
     return tuple(out)
 

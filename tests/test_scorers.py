@@ -39,7 +39,9 @@ def test_metric_table(metric: str, case: dict[str, Any]) -> None:
 def test_every_metric_is_documented_and_covered() -> None:
     for name, sc in REGISTRY.items():
         assert len(sc.doc) > 40, name
-    covered = set(CASES) | {"bleu", "acc", "acc_norm", "extraction_failed"} | {n for n in REGISTRY if n.startswith("keigo_")}
+    covered = (
+        set(CASES) | {"bleu", "acc", "acc_norm", "extraction_failed"} | {n for n in REGISTRY if n.startswith("keigo_")}
+    )
     assert set(REGISTRY) <= covered
 
 
@@ -50,7 +52,7 @@ def test_tagger_is_unidic_lite_and_guards_missing_lemmas() -> None:
     ms = analyze("ＡＢＣ１２３とジグと私")
     assert [m.lemma for m in ms][:2] == ["ＡＢＣ", "１２３"]  # lemma None -> surface
     assert "ジグ" in [m.lemma for m in ms] and "私" in [m.lemma for m in ms]  # ジグ-jig, 私-代名詞 stripped
-    assert all(m.start >= 0 for m in ms) and ms[-1].start == len("ＡＢＣ１２３とジグと") 
+    assert all(m.start >= 0 for m in ms) and ms[-1].start == len("ＡＢＣ１２３とジグと")
     assert lemmas("") == [] and analyze("。、") and lemmas("。、") == []
 
 
@@ -68,7 +70,10 @@ def test_bleu_equals_sacrebleu_on_the_same_tokens() -> None:
     from sacrebleu.metrics import BLEU
 
     items = [
-        ({"references": ["明日の会議は午後三時から始まります。", "会議は明日の十五時開始です。"]}, "明日の会議は午後三時に始まります。"),
+        (
+            {"references": ["明日の会議は午後三時から始まります。", "会議は明日の十五時開始です。"]},
+            "明日の会議は午後三時に始まります。",
+        ),
         ({"references": ["不良品の原因を調査しております。"]}, "不良の原因を調べています。"),
         ({"references": ["資料を拝見しました。"]}, "資料を拝見いたしました。"),
     ]
@@ -92,8 +97,12 @@ def test_rouge_l_equals_rouge_score_with_the_same_tokens() -> None:
             return morphemes(text)
 
     rs = rouge_scorer.RougeScorer(["rougeL"], tokenizer=Tok())
-    pairs = [("明日の会議は中止です", "会議は明日中止です"), ("不良品の原因を調査しております", "不良の原因を調べる"),
-             ("工場の朝礼は八時から", "八時から工場で朝礼"), ("同じ文です", "同じ文です")]
+    pairs = [
+        ("明日の会議は中止です", "会議は明日中止です"),
+        ("不良品の原因を調査しております", "不良の原因を調べる"),
+        ("工場の朝礼は八時から", "八時から工場で朝礼"),
+        ("同じ文です", "同じ文です"),
+    ]
     for ref, out in pairs:
         expected = rs.score(ref, out)["rougeL"].fmeasure
         assert get_scorer("rouge_l")(Sample({"references": [ref]}, {"text": out})) == pytest.approx(expected)
@@ -108,9 +117,16 @@ def test_answer_text_takes_the_first_line_after_think() -> None:
 def test_corpus_metric_in_a_run_gets_bootstrap_ci() -> None:
     from kentei.scoring import aggregate
 
-    recs = [{"id": str(i), "category": "c", "item": {"references": ["明日は晴れです"]},
-             "response": {"text": t}, "scores": {"bleu": 0.0}} for i, t in enumerate(["明日は晴れです", "明日は雨です",
-                                                                                      "今日は晴れ", "明日は晴れます"])]
+    recs = [
+        {
+            "id": str(i),
+            "category": "c",
+            "item": {"references": ["明日は晴れです"]},
+            "response": {"text": t},
+            "scores": {"bleu": 0.0},
+        }
+        for i, t in enumerate(["明日は晴れです", "明日は雨です", "今日は晴れ", "明日は晴れます"])
+    ]
     overall, cats = aggregate(recs, [{"name": "bleu", "args": {}}])
     m = overall["bleu"]
     assert m.method == "corpus" and m.signature and m.ci95 is not None
@@ -127,8 +143,13 @@ TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(out=TEXT, ref=TEXT, alias=TEXT)
 def test_no_scorer_raises_and_scores_stay_in_range(out: str, ref: str, alias: str) -> None:
-    item = {"references": [ref or "x"], "aliases": [alias], "terms": [alias] if alias.strip() else [],
-            "choices": [ref or "a", alias + "b"], "answer": 1}
+    item = {
+        "references": [ref or "x"],
+        "aliases": [alias],
+        "terms": [alias] if alias.strip() else [],
+        "choices": [ref or "a", alias + "b"],
+        "answer": 1,
+    }
     s = Sample(item, {"text": out})
     for name, sc in REGISTRY.items():
         v = sc(s)
