@@ -126,7 +126,7 @@ def test_labeled_sets(name: str, precision: float, recall: float) -> None:
 
 
 def test_labeled_set_format() -> None:
-    for name in ("keigo_dev.jsonl", "keigo_heldout_v1.jsonl"):
+    for name in ("keigo_dev.jsonl", "keigo_heldout_v1.jsonl", "keigo_heldout_v2.jsonl"):
         rows = load(DATA / name)
         assert len({r["id"] for r in rows}) == len(rows)
         for r in rows:
