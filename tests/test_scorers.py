@@ -56,12 +56,22 @@ def test_tagger_is_unidic_lite_and_guards_missing_lemmas() -> None:
     assert lemmas("") == [] and analyze("。、") and lemmas("。、") == []
 
 
-def test_tagger_refuses_another_dictionary(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_tagger_refuses_another_dictionary(monkeypatch: pytest.MonkeyPatch) -> None:
+    """If fugashi ends up loading another dictionary (IPADIC, full UniDic), creation fails loudly."""
+    import fugashi
+
     import scorers.morph as morph
 
+    real = fugashi.Tagger
+
+    class Elsewhere:
+        def __init__(self, arg: str) -> None:
+            self.inner = real(arg)
+            self.dictionary_info = [{"filename": "/usr/lib/x86_64-linux-gnu/mecab/dic/ipadic/sys.dic"}]
+
     monkeypatch.setattr(morph, "_tagger", None)
-    monkeypatch.setattr(morph, "_dicdir", lambda: str(tmp_path))
-    with pytest.raises(Exception):  # noqa: B017 - fugashi cannot open an empty dictionary folder
+    monkeypatch.setattr(fugashi, "Tagger", Elsewhere)
+    with pytest.raises(morph.DictionaryError, match="not unidic-lite"):
         morph.tagger()
     monkeypatch.setattr(morph, "_tagger", None)
 
