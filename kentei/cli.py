@@ -52,7 +52,7 @@ def summary_table(rec: Any) -> Table:
 
 @app.command()
 def run(
-    model: Annotated[str, typer.Option("--model", "-m", help="Local path, Hugging Face id, or tiny-ja.")],
+    model: Annotated[str, typer.Option("--model", "-m", help="Local path, Hugging Face id, tiny-ja or tiny-ja-b.")],
     backend: Annotated[str, typer.Option(help="Model backend: hf.")] = "hf",
     tasks: Annotated[
         str, typer.Option(help="all, a family (keigo, business, monozukuri, culture) or names a,b.")
@@ -278,6 +278,47 @@ def tasks_validate(
 
 
 @app.command()
+def compare(
+    run_a: Annotated[Path, typer.Argument(help="Run folder A (e.g. the candidate).")],
+    run_b: Annotated[Path, typer.Argument(help="Run folder B (e.g. the baseline).")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON.")] = False,
+) -> None:
+    """Paired differences A − B per task and family, with 95% CIs and Holm-adjusted p-values."""
+    from kentei.compare import compare_runs
+
+    cmp = compare_runs(run_a, run_b)
+    if json_out:
+        print(json.dumps(cmp.to_json(), ensure_ascii=False, indent=2))
+        return
+    t = Table(title=f"A = {cmp.model_a} ({cmp.run_a})   B = {cmp.model_b} ({cmp.run_b})", title_justify="left")
+    for col in ("task", "metric", "n", "A", "B", "A − B [95% CI]", "test", "p (Holm)", ""):
+        t.add_column(col)
+
+    def row(d: Any) -> None:
+        ci = f" [{d.ci95[0]:+.3f}, {d.ci95[1]:+.3f}]" if d.ci95 else ""
+        p = "—" if d.p is None else f"{d.p:.3g} ({d.p_holm:.3g})"
+        t.add_row(
+            d.task,
+            d.metric,
+            str(d.n),
+            f"{d.a:.3f}",
+            f"{d.b:.3f}",
+            f"{d.diff:+.3f}{ci}",
+            d.test,
+            p,
+            "*" if d.significant else "",
+        )
+
+    for d in cmp.tasks:
+        row(d)
+    t.add_section()
+    for d in cmp.families:
+        row(d)
+    out.print(t)
+    out.print("* Holm-adjusted p < 0.05. Families: mean of their tasks' differences, normal approximation.")
+
+
+@app.command()
 def keigo(
     text: Annotated[
         str | None, typer.Argument(help="Text to analyze; without it, one sentence a line from stdin.")
@@ -312,21 +353,24 @@ def keigo(
 def tiny(
     path: Annotated[bool, typer.Option("--path", help="Only print the model folder.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Rebuild even if built.")] = False,
+    variant: Annotated[str, typer.Option(help="tiny-ja, or tiny-ja-b (smaller vocabulary, other seed).")] = "tiny-ja",
 ) -> None:
     """Build (once) and locate the embedded tiny-ja model."""
-    from kentei.tiny.build import ensure_tiny, tiny_path
+    from kentei.tiny.build import VARIANTS, ensure_tiny, tiny_path
 
-    if not tiny_path().exists() or force:
-        with err.status("building tiny-ja (about a minute on 2 CPU cores) ..."):
-            p = ensure_tiny(force=force)
+    if variant not in VARIANTS:
+        raise KenteiError(f"unknown tiny variant {variant!r}; known: {', '.join(VARIANTS)}")
+    if not tiny_path(variant).exists() or force:
+        with err.status(f"building {variant} (about a minute on 2 CPU cores) ..."):
+            p = ensure_tiny(force=force, variant=variant)
     else:
-        p = ensure_tiny()
+        p = ensure_tiny(variant=variant)
     if path:
         print(p)
         return
     meta = json.loads((p / "kentei_tiny.json").read_text())
     out.print(
-        f"tiny-ja at {p}\n{meta['n_params']:,} parameters, trained {meta['hparams']['steps']} steps on "
+        f"{variant} at {p}\n{meta['n_params']:,} parameters, trained {meta['hparams']['steps']} steps on "
         f"{meta['train_tokens']:,} tokens in {meta['seconds']} s "
         f"(loss {meta['first_loss']:.2f} -> {meta['final_loss']:.2f})"
     )

@@ -35,10 +35,12 @@ def is_oom(e: BaseException) -> bool:
 
 def resolve_model_path(model: str) -> str:
     """A local path, the built-in tiny-ja, or a hub id; anything else is a clear error."""
-    if model == "tiny-ja":
+    from kentei.tiny.build import VARIANTS
+
+    if model in VARIANTS:
         from kentei.tiny.build import ensure_tiny
 
-        return str(ensure_tiny())
+        return str(ensure_tiny(variant=model))
     p = Path(model).expanduser()
     if p.exists():
         if not p.is_dir():

@@ -49,12 +49,26 @@ def corpus_files() -> list[Path]:
     return sorted(CORPUS_DIR.glob("*.txt"))
 
 
-def corpus_sha256() -> str:
+# Built-in variants. tiny-ja-b has a smaller vocabulary (more byte fallback), a different seed and
+# one more layer, so comparisons and tokenizer-fit pages have a real second model.
+VARIANTS: dict[str, dict[str, Any]] = {
+    "tiny-ja": {},
+    "tiny-ja-b": {"vocab_size": 1500, "limit_alphabet": 700, "num_hidden_layers": 4, "seed": 4321},
+}
+
+
+def hparams(variant: str = "tiny-ja") -> dict[str, Any]:
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown tiny variant {variant!r}; known: {', '.join(VARIANTS)}")
+    return {**HPARAMS, **VARIANTS[variant]}
+
+
+def corpus_sha256(variant: str = "tiny-ja") -> str:
     h = hashlib.sha256()
     for f in corpus_files():
         h.update(f.name.encode())
         h.update(f.read_bytes())
-    h.update(json.dumps(HPARAMS, sort_keys=True).encode())
+    h.update(json.dumps(hparams(variant), sort_keys=True).encode())
     h.update(str(BUILD_VERSION).encode())
     return h.hexdigest()
 
@@ -63,8 +77,8 @@ def cache_root() -> Path:
     return Path(os.environ.get("KENTEI_CACHE", Path.home() / ".cache" / "kentei"))
 
 
-def tiny_path() -> Path:
-    return cache_root() / f"tiny-ja-v{BUILD_VERSION}-{corpus_sha256()[:12]}"
+def tiny_path(variant: str = "tiny-ja") -> Path:
+    return cache_root() / f"{variant}-v{BUILD_VERSION}-{corpus_sha256(variant)[:12]}"
 
 
 def _documents() -> list[str]:
@@ -84,7 +98,7 @@ def _documents() -> list[str]:
     return docs
 
 
-def _train_tokenizer(docs: list[str], out: Path) -> Any:
+def _train_tokenizer(docs: list[str], out: Path, hp: dict[str, Any]) -> Any:
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -97,9 +111,9 @@ def _train_tokenizer(docs: list[str], out: Path) -> Any:
     )
     tok.decoder = decoders.Sequence([decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse()])
     trainer = trainers.BpeTrainer(
-        vocab_size=HPARAMS["vocab_size"] - 256,
+        vocab_size=hp["vocab_size"] - 256,
         special_tokens=SPECIAL,
-        limit_alphabet=HPARAMS["limit_alphabet"],
+        limit_alphabet=hp["limit_alphabet"],
         show_progress=False,
     )
     tok.train_from_iterator(docs, trainer=trainer)
@@ -120,18 +134,17 @@ def _train_tokenizer(docs: list[str], out: Path) -> Any:
         unk_token="<unk>",
         pad_token="<pad>",
         additional_special_tokens=SPECIAL[4:],
-        model_max_length=HPARAMS["max_position_embeddings"],
+        model_max_length=hp["max_position_embeddings"],
     )
     fast.chat_template = CHAT_TEMPLATE
     fast.save_pretrained(out)
     return fast
 
 
-def _train_model(docs: list[str], tok: Any, out: Path) -> dict[str, Any]:
+def _train_model(docs: list[str], tok: Any, out: Path, hp: dict[str, Any]) -> dict[str, Any]:
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    hp = HPARAMS
     torch.manual_seed(hp["seed"])
     threads = torch.get_num_threads()
     torch.set_num_threads(min(2, threads))  # fixed thread count: same floats on any machine size
@@ -183,7 +196,7 @@ def _train_model(docs: list[str], tok: Any, out: Path) -> dict[str, Any]:
     }
 
 
-def build(out: Path) -> dict[str, Any]:
+def build(out: Path, variant: str = "tiny-ja") -> dict[str, Any]:
     """Build tiny-ja into `out` (a new folder); returns the build's metadata."""
     from transformers.utils import logging as hf_logging
 
@@ -193,13 +206,14 @@ def build(out: Path) -> dict[str, Any]:
     if not docs:
         raise RuntimeError(f"no training text in {CORPUS_DIR}")
     out.mkdir(parents=True, exist_ok=True)
-    tok = _train_tokenizer(docs, out)
-    stats = _train_model(docs, tok, out)
+    hp = hparams(variant)
+    tok = _train_tokenizer(docs, out, hp)
+    stats = _train_model(docs, tok, out, hp)
     meta = {
-        "name": "tiny-ja",
+        "name": variant,
         "build_version": BUILD_VERSION,
-        "corpus_sha256": corpus_sha256(),
-        "hparams": HPARAMS,
+        "corpus_sha256": corpus_sha256(variant),
+        "hparams": hp,
         "seconds": round(time.time() - t0, 1),
         **stats,
     }
@@ -207,21 +221,21 @@ def build(out: Path) -> dict[str, Any]:
     return meta
 
 
-def ensure_tiny(force: bool = False) -> Path:
+def ensure_tiny(force: bool = False, variant: str = "tiny-ja") -> Path:
     """The path of the built tiny-ja, building it first if needed (once; safe under concurrency)."""
     import fcntl
 
-    path = tiny_path()
+    path = tiny_path(variant)
     if (path / "kentei_tiny.json").exists() and not force:
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.parent / ".tiny-ja.lock", "w") as lock:
+    with open(path.parent / f".{variant}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if (path / "kentei_tiny.json").exists() and not force:
             return path
         tmp = Path(tempfile.mkdtemp(prefix=".tiny-ja-build-", dir=path.parent))
         try:
-            build(tmp)
+            build(tmp, variant)
             os.chmod(tmp, 0o755)
             if path.exists():
                 shutil.rmtree(path)
