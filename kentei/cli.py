@@ -22,6 +22,8 @@ app = typer.Typer(
 )
 tasks_app = typer.Typer(help="List, show and validate tasks.", no_args_is_help=True)
 app.add_typer(tasks_app, name="tasks")
+board_app = typer.Typer(help="Build the static leaderboard site.", no_args_is_help=True)
+app.add_typer(board_app, name="leaderboard")
 
 out = Console()
 err = Console(stderr=True)
@@ -316,6 +318,33 @@ def compare(
         row(d)
     out.print(t)
     out.print("* Holm-adjusted p < 0.05. Families: mean of their tasks' differences, normal approximation.")
+
+
+@board_app.command("build")
+def leaderboard_build(
+    runs: Annotated[
+        Path, typer.Option("--runs", help="Folder of run folders (used when the definition lists none).")
+    ] = Path("runs"),
+    config: Annotated[
+        Path | None, typer.Option("--config", help="leaderboards/<name>.yaml: runs + model metadata.")
+    ] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Output folder (default leaderboards/site/<name>).")
+    ] = None,
+) -> None:
+    """Build the static leaderboard site (open index.html from disk or publish the folder)."""
+    from kentei.board import BoardConfig, load_config
+    from kentei.site import build_site
+
+    cfg = load_config(config) if config else BoardConfig(name="runs")
+    target = out_dir or Path("leaderboards") / "site" / cfg.name
+    summary = build_site(cfg, config.parent if config else None, runs, target)
+    for w in summary["warnings"]:
+        err.print(f"warning: {w}", highlight=False)
+    out.print(
+        f"built {target}/index.html: {summary['models']} models, {summary['tasks']} tasks, "
+        f"{summary['head_to_head']} head-to-head pages"
+    )
 
 
 @app.command()

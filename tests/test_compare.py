@@ -40,7 +40,7 @@ def make_run(
                 "id": f"i{k}",
                 "category": "c",
                 "question": f"q{k}",
-                "cluster": (t.get("clusters") or [None] * 999)[k],
+                "cluster": t["clusters"][k] if t.get("clusters") else None,
             }
             rows.append(
                 {
