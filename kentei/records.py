@@ -88,6 +88,8 @@ class RunRecord(BaseModel):
     tasks: dict[str, TaskResult] = Field(default_factory=dict)
     timings: dict[str, Any] = Field(default_factory=dict)
     host: dict[str, Any] = Field(default_factory=dict)
+    tokenizer_fit: dict[str, float] | None = None
+    """How well the model's tokenizer fits Japanese (chars_per_token, boundary_f1, ...), when measured."""
 
 
 def check_run_id(run_id: str) -> str:

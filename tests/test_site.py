@@ -45,6 +45,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory, tiny_path: Path) -> Path:
     shutil.copytree(root / "ref-a", evil)
     rec = json.loads((evil / "run.json").read_text())
     rec["run_id"], rec["model"]["id"] = "evil", XSS_NAME
+    rec["tokenizer_fit"] = {"chars_per_token": 1.7, "boundary_f1": 0.62}
     (evil / "run.json").write_text(json.dumps(rec, ensure_ascii=False))
     lines = (evil / "monozukuri_reading.jsonl").read_text().splitlines()
     first = json.loads(lines[0])
@@ -87,6 +88,8 @@ def test_static_files_escape_everything(site: Path) -> None:
     assert {r["model_id"] for r in board["rows"]} == {"tiny-ja", "tiny-ja-b", XSS_NAME}
     assert (site / "leaderboard.csv").read_text().count("\n") == 4
     assert (site / "h2h" / "tiny-ja__vs__tiny-ja-b.html").exists()
+    index = (site / "index.html").read_text(encoding="utf-8")
+    assert "tok: chars_per_token" in index and "1.700" in index  # tokenizer-fit columns when a run has them
 
 
 @pytest.fixture(scope="module")
