@@ -248,8 +248,10 @@ def build_site(config: BoardConfig, config_dir: Path | None, runs_root: Path, ou
             )
 
     task_info = _task_info(tasks, entries)
+    fit_cols = sorted({k for e in entries for k in (e.record.tokenizer_fit or {})})
     index = env.get_template("index.html").render(
         root="",
+        fit_cols=fit_cols,
         entries=entries,
         families=families,
         tasks=tasks,
