@@ -111,6 +111,8 @@ CUSTOMER_ACTS = {
 }
 # ご〜してください is right when asking a colleague to act toward a customer (ご案内してください).
 SPEAKER_SIDE_ACTS = {"案内", "連絡", "説明", "紹介", "報告", "届け", "送付", "返事", "用意", "手配", "準備"}
+# Words whose ご is part of the word, not an honorific operation: ごちそうしていただく is correct.
+LEXICAL_GO = {"馳走", "無沙汰"}
 # One-sided announcements: させていただく asks a permission nobody gives.
 ANNOUNCE_ACTS = {
     "休業",
@@ -571,6 +573,7 @@ def _double_and_mix(text: str, ms: tuple[Morpheme, ...], errors: list[KeigoError
             and ms[i + 3].lemma == "て"
             and ms[i + 4].lemma in ("下さる", "頂く")
             and body.surface not in SPEAKER_SIDE_ACTS
+            and body.lemma not in LEXICAL_GO
         ):
             s, e = _span(ms, i, i + 4)
             tail = "ください" if ms[i + 4].lemma == "下さる" else "いただけますか"
