@@ -628,7 +628,7 @@ def _surface_mix(text: str, ms: tuple[Morpheme, ...], errors: list[KeigoError]) 
                 x.pos1 == "動詞"
                 and humble
                 and i + 2 < len(ms)
-                and ms[i + 1].lemma == "ます"
+                and ms[i + 1].surface == "ます"  # 参りますか asks; いたしましょうか offers
                 and ms[i + 2].surface == "か"
             ):
                 s0, e0 = _span(ms, i, i + 1)
