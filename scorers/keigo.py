@@ -679,6 +679,9 @@ def _uchi_keigo(text: str, ms: tuple[Morpheme, ...], errors: list[KeigoError]) -
         )
         if subj is None:
             continue
+        # 当社の田中が… names a person; 当社のウェブサイトでも… does not (a case particle intervenes).
+        if any(x.pos1 == "助詞" and x.surface != "の" for x in ms[i + 1 : subj]):
+            continue
         for k in range(subj + 1, len(ms)):
             x = ms[k]
             if (x.pos1 == "助詞" and x.surface in ("が", "は")) or (x.is_punct and x.surface in ("。", "！", "？")):
