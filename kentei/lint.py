@@ -320,16 +320,28 @@ def _overlap(a: str, b: str) -> int:
 
 def baseline_scores(rows: list[Row]) -> dict[str, float]:
     """Expected hits of each trivial baseline (ties split evenly) and of chance."""
-    hits = {"always_longest": 0.0, "max_overlap_with_question": 0.0, "always_first": 0.0, "chance": 0.0}
+    hits = {
+        "always_longest": 0.0,
+        "max_overlap_with_question": 0.0,
+        "always_first": 0.0,
+        "always_shortest": 0.0,
+        "min_overlap_with_question": 0.0,
+        "chance": 0.0,
+    }
     for r in rows:
         it = r.item
         assert isinstance(it, MCItem)
         k = len(it.choices)
         hits["chance"] += 1 / k
         hits["always_first"] += float(it.answer == 0)
+        lengths = [len(norm_text(c)) for c in it.choices]
+        overlaps = [_overlap(c, it.question) for c in it.choices]
         for name, score in (
-            ("always_longest", [len(norm_text(c)) for c in it.choices]),
-            ("max_overlap_with_question", [_overlap(c, it.question) for c in it.choices]),
+            ("always_longest", lengths),
+            ("max_overlap_with_question", overlaps),
+            # Wrong keigo forms tend to add endings (…られる, …になられる): the gold can be the shortest.
+            ("always_shortest", [-x for x in lengths]),
+            ("min_overlap_with_question", [-x for x in overlaps]),
         ):
             best = max(score)
             tied = [i for i, s in enumerate(score) if s == best]
@@ -342,12 +354,20 @@ def _lint_baselines(rows: list[Row], path: Path) -> list[Problem]:
     n = len(rows)
     hits = baseline_scores(rows)
     chance = hits["chance"] / n
-    for name in ("always_longest", "max_overlap_with_question", "always_first"):
+    for name in (
+        "always_longest",
+        "max_overlap_with_question",
+        "always_first",
+        "always_shortest",
+        "min_overlap_with_question",
+    ):
         p = binom_sf(hits[name], n, chance)
         if p < P_BASELINE:
+            # The data guide names the first three; the reverse baselines are reported as warnings.
+            severity = "error" if name in ("always_longest", "max_overlap_with_question", "always_first") else "warning"
             out.append(
                 Problem(
-                    "error",
+                    severity,
                     "trivial_baseline",
                     f"the {name} baseline scores {hits[name] / n:.2f} "
                     f"against chance {chance:.2f} (binomial p={p:.2g}); reword choices so the gold does "

@@ -143,3 +143,14 @@ def test_baseline_ties_split_evenly(tmp_path: Path) -> None:
     hits = baseline_scores(rows)
     # all choices have equal length: always-longest ties 4 ways on every item
     assert hits["always_longest"] == pytest.approx(1.0) and hits["chance"] == pytest.approx(1.0)
+
+
+def test_always_shortest_is_a_warning(tmp_path: Path) -> None:
+    rows = mc_items(40)
+    for r in rows:
+        for j in range(4):
+            if j != r["answer"]:
+                r["choices"][j] += "になられる"  # the wrong forms add endings
+    c = codes(make_task(tmp_path, "t", test=rows))
+    shortest = [p for p in c["trivial_baseline"] if "always_shortest" in p.message]
+    assert shortest and shortest[0].severity == "warning"
