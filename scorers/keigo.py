@@ -718,7 +718,15 @@ def _ra_sa(text: str, ms: tuple[Morpheme, ...], errors: list[KeigoError]) -> Non
         if m.pos1 != "動詞":
             continue
         # One-token ら抜き: 見れる / 来れる / 食べれる (lemma 見る, but written as a 下一段 れる verb)
-        if m.ctype == "下一段-ラ行" and m.lemma != _base(m) and m.lemma.endswith("る") and _is_ichidan(m.lemma):
+        # The reading must be the lemma's stem + レ (ミル -> ミレ): 採れ (lemma 取れる) is not a ら抜き form.
+        if (
+            m.ctype == "下一段-ラ行"
+            and m.lemma != _base(m)
+            and m.lemma.endswith("る")
+            and m.lform
+            and (m.kana.startswith(m.lform[:-1] + "レ") or m.lemma == "来る")
+            and _is_ichidan(m.lemma)
+        ):
             stem_end = m.surface.find("れ", max(0, len(m.lemma) - 2))
             if stem_end > 0:
                 s = m.start
