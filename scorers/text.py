@@ -267,3 +267,12 @@ def numeric_match(sample: Sample, tolerance: float | None = None) -> float:
         if math.isfinite(value) and abs(value - ref.value) <= tol + 1e-9 * max(1.0, abs(ref.value)):
             return 1.0
     return 0.0
+
+
+@register("qa_match")
+def qa_match(sample: Sample) -> float:
+    """Short-answer QA with mixed items: numeric_match (units, tolerance) for items whose answer_type is
+    "numeric", else exact_match against references and aliases."""
+    if sample.item.get("answer_type") == "numeric":
+        return numeric_match(sample)
+    return exact_match(sample)

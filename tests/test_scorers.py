@@ -36,11 +36,21 @@ def test_metric_table(metric: str, case: dict[str, Any]) -> None:
         assert got == pytest.approx(case["score"], abs=1e-3)
 
 
+def test_qa_match_dispatches_on_answer_type() -> None:
+    qa = get_scorer("qa_match")
+    num = {"references": ["28.7秒"], "answer_type": "numeric", "tolerance": 0.05}
+    assert qa(Sample(num, {"text": "約28.7秒です"})) == 1.0 and qa(Sample(num, {"text": "29秒"})) == 0.0
+    term = {"references": ["特性要因図"], "aliases": ["フィッシュボーン図"], "answer_type": "term"}
+    assert qa(Sample(term, {"text": "フィッシュボーン図"})) == 1.0 and qa(Sample(term, {"text": "パレート図"})) == 0.0
+
+
 def test_every_metric_is_documented_and_covered() -> None:
     for name, sc in REGISTRY.items():
         assert len(sc.doc) > 40, name
     covered = (
-        set(CASES) | {"bleu", "acc", "acc_norm", "extraction_failed"} | {n for n in REGISTRY if n.startswith("keigo_")}
+        set(CASES)
+        | {"bleu", "acc", "acc_norm", "extraction_failed", "qa_match"}
+        | {n for n in REGISTRY if n.startswith("keigo_")}
     )
     assert set(REGISTRY) <= covered
 
