@@ -26,11 +26,11 @@ demo: install
 
 ## Run the whole test suite (CI runs exactly this).
 test: install
-	$(VENV)/bin/ruff check kentei scorers tests bench
+	$(VENV)/bin/ruff check kentei scorers tests bench tasks
 	$(PY) -m pytest -q
 
 lint: install
-	$(VENV)/bin/ruff check kentei scorers tests bench
+	$(VENV)/bin/ruff check kentei scorers tests bench tasks
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -258,6 +258,8 @@ def _lint_duplicates(test: list[Row], fewshot: list[Row]) -> list[Problem]:
         for j in sorted(cands):
             if (j, i) in reported or texts[i] == texts[j]:
                 continue
+            if getattr(rows[i].item, "generator", None) and getattr(rows[j].item, "generator", None):
+                continue  # items drawn from one template by a committed script differ only in their numbers
             union = len(s | gs[j])
             if union and len(s & gs[j]) / union >= NEAR_DUP:
                 reported.add((j, i))

@@ -107,3 +107,29 @@ def test_task_dirs_skips_non_task_folders(tmp_path: Path) -> None:
     make_task(tmp_path, "a_mc")
     (tmp_path / "notes").mkdir()
     assert [p.name for p in task_dirs(tmp_path)] == ["a_mc"]
+
+
+def test_every_generation_gold_scores_full_marks() -> None:
+    """Data and scorers agree: each item's first reference, given as the output, gets 1.0 on the
+    task's primary metric (catches wrong units, a reading the folding breaks, a reference the keigo
+    analyzer would flag)."""
+    from scorers import Sample, get_scorer
+
+    for task in select_tasks("all"):
+        if task.spec.kind != "generation":
+            continue
+        scorer = get_scorer(task.spec.primary_metric)
+        for li in task.test:
+            item = li.item.model_dump(mode="json")
+            score = scorer(Sample(item, {"text": item["references"][0]}))
+            assert score == pytest.approx(1.0), (task.name, item["id"], score)
+
+
+def test_monozukuri_qa_computed_items_regenerate() -> None:
+    import subprocess
+    import sys
+
+    res = subprocess.run(
+        [sys.executable, str(TASKS / "monozukuri_qa" / "generate.py"), "--check"], capture_output=True, text=True
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
