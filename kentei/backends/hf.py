@@ -284,7 +284,17 @@ class HFBackend:
 
     # ---------------------------------------------------------------- loglikelihood
     def loglikelihood(self, requests: list[LoglikelihoodRequest]) -> list[LoglikelihoodResult]:
-        return self._run_batched(requests, self._ll_batch, default_bs=8)
+        return self._sorted(requests, lambda rs: self._run_batched(rs, self._ll_batch, default_bs=8))
+
+    @staticmethod
+    def _sorted(requests: list[Any], run: Callable[[list[Any]], list[R]]) -> list[R]:
+        """Run longest-first (batches of similar length pad less; OOM shows up at once), return in order."""
+        order = sorted(range(len(requests)), key=lambda i: -len(requests[i].context))
+        results = run([requests[i] for i in order])
+        out: list[Any] = [None] * len(requests)
+        for pos, i in enumerate(order):
+            out[i] = results[pos]
+        return out
 
     def _ll_batch(self, reqs: list[LoglikelihoodRequest]) -> list[LoglikelihoodResult]:
         import torch
@@ -378,7 +388,7 @@ class HFBackend:
 
     # ---------------------------------------------------------------- generation
     def generate(self, requests: list[GenerateRequest]) -> list[GenerateResult]:
-        return self._run_batched(requests, self._gen_batch, default_bs=8)
+        return self._sorted(requests, lambda rs: self._run_batched(rs, self._gen_batch, default_bs=8))
 
     def _gen_batch(self, reqs: list[GenerateRequest]) -> list[GenerateResult]:
         import torch
