@@ -9,7 +9,6 @@ written again from the rules below with a fixed seed. --check exits 1 if the fil
 
 from __future__ import annotations
 
-import json
 import random
 import sys
 from pathlib import Path
@@ -303,23 +302,10 @@ def rule_items() -> list[dict]:
     return out
 
 
-def render() -> str:
-    path = HERE / "test.jsonl"
-    rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()] if path.exists() else []
-    kept = [x for x in rows if "generator" not in x]
-    return "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in kept + rule_items())
-
-
 def main(argv: list[str]) -> int:
-    text = render()
-    path = HERE / "test.jsonl"
-    if "--check" in argv:
-        same = path.exists() and path.read_text(encoding="utf-8") == text
-        print("test.jsonl is up to date" if same else "test.jsonl differs from generate.py's output")
-        return 0 if same else 1
-    path.write_text(text, encoding="utf-8")
-    print(f"wrote {path} ({text.count(chr(10))} items)")
-    return 0
+    from kentei.itemgen import main as write_or_check
+
+    return write_or_check(HERE, rule_items, argv)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ Formulas (reference/monozukuri.md; JIS Z 8141 usage):
 
 from __future__ import annotations
 
-import json
 import random
 import sys
 from decimal import ROUND_HALF_UP, Decimal
@@ -233,23 +232,10 @@ def computed_items() -> list[dict]:
     return out
 
 
-def render() -> str:
-    path = HERE / "test.jsonl"
-    rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()] if path.exists() else []
-    kept = [x for x in rows if "generator" not in x]
-    return "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in kept + computed_items())
-
-
 def main(argv: list[str]) -> int:
-    text = render()
-    path = HERE / "test.jsonl"
-    if "--check" in argv:
-        same = path.exists() and path.read_text(encoding="utf-8") == text
-        print("test.jsonl is up to date" if same else "test.jsonl differs from generate.py's output")
-        return 0 if same else 1
-    path.write_text(text, encoding="utf-8")
-    print(f"wrote {path} ({text.count(chr(10))} items)")
-    return 0
+    from kentei.itemgen import main as write_or_check
+
+    return write_or_check(HERE, computed_items, argv)
 
 
 if __name__ == "__main__":
