@@ -467,7 +467,7 @@ def _double_and_mix(text: str, ms: tuple[Morpheme, ...], errors: list[KeigoError
                 s,
                 e,
                 f"「{base}」は尊敬語なので、さらに「れる/られる」を付けると二重敬語",
-                conjugate(base, _following_text(ms, i + 1)) if _following_text(ms, i + 1) else base,
+                conjugate(base, _following_text(ms, i + 1)),
             )
         # お/ご〜になる + れる: お越しになられる, ご覧になられる
         if m.lemma == "成る" and _is_reru(nxt) and i >= 2 and ms[i - 1].lemma == "に":
@@ -485,7 +485,7 @@ def _double_and_mix(text: str, ms: tuple[Morpheme, ...], errors: list[KeigoError
                     s,
                     e,
                     "「お/ご〜になる」にさらに「れる/られる」を重ねた二重敬語",
-                    head + conjugate("なる", follow) if follow else head + "なる",
+                    head + conjugate("なる", follow),
                 )
         # 謙譲語 + れる/られる: 申される, 参られる, いたされる, 伺われる, 拝見される
         if m.pos1 == "動詞" and m.lemma in ("申す", "参る", "致す", "伺う", "存じ上げる") and _is_reru(nxt):
