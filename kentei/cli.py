@@ -55,7 +55,9 @@ def summary_table(rec: Any) -> Table:
 @app.command()
 def run(
     model: Annotated[str, typer.Option("--model", "-m", help="Local path, Hugging Face id, tiny-ja or tiny-ja-b.")],
-    backend: Annotated[str, typer.Option(help="Model backend: hf.")] = "hf",
+    backend: Annotated[
+        str, typer.Option(help="hf (transformers, local or hub) or openai (an OpenAI-compatible server).")
+    ] = "hf",
     tasks: Annotated[
         str, typer.Option(help="all, a family (keigo, business, monozukuri, culture) or names a,b.")
     ] = "all",
@@ -86,6 +88,26 @@ def run(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for run records.")] = Path("runs"),
     run_id: Annotated[str | None, typer.Option(help="Run folder name; re-running the same id resumes.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the run record as JSON.")] = False,
+    base_url: Annotated[
+        str | None, typer.Option(help="openai backend: the server's API root, e.g. http://127.0.0.1:8000/v1.")
+    ] = None,
+    api_key_env: Annotated[
+        str, typer.Option(help="openai backend: environment variable holding the API key (never recorded).")
+    ] = "OPENAI_API_KEY",
+    concurrency: Annotated[int, typer.Option(help="openai backend: requests in flight at once.", min=1)] = 8,
+    timeout: Annotated[float, typer.Option(help="openai backend: seconds to wait for one answer.", min=0.1)] = 120.0,
+    max_retries: Annotated[
+        int, typer.Option(help="openai backend: retries (with backoff) on timeouts, 429 and 5xx.", min=0)
+    ] = 5,
+    tokenizer: Annotated[
+        str | None,
+        typer.Option(
+            help="Tokenizer for the tokenizer-fit report (default: the model's own; the openai backend needs it)."
+        ),
+    ] = None,
+    tokenizer_fit: Annotated[
+        bool, typer.Option("--tokenizer-fit/--no-tokenizer-fit", help="Record how well the tokenizer fits Japanese.")
+    ] = True,
 ) -> None:
     """Evaluate a model on tasks and write a run record."""
     from kentei.records import RunSettings, RuntimeSettings, check_run_id
@@ -110,11 +132,22 @@ def run(
             trust_remote_code=trust_remote_code,
             allow_pickle=allow_pickle,
             revision=revision,
+            base_url=base_url,
+            api_key_env=api_key_env,
+            concurrency=concurrency,
+            timeout_s=timeout,
+            max_retries=max_retries,
         )
     load_s = time.time() - t0
     use_chat = bk.has_chat_template() if chat is None else chat
     if use_chat and not bk.has_chat_template():
         raise KenteiError(f"--chat was given but model {model!r} has no chat template")
+    has_mc = any(t.spec.kind == "multiple_choice" for t in selected)
+    if backend == "openai" and use_chat and mc_mode == "loglikelihood" and has_mc:
+        raise KenteiError(
+            "multiple choice by log-likelihood needs prompt log-probabilities, which the chat endpoint does not "
+            "give: add --no-chat (uses /v1/completions; vLLM returns them) or --mc-mode generate"
+        )
     settings = RunSettings(
         tasks=[t.name for t in selected],
         limit=limit,
@@ -130,6 +163,19 @@ def run(
         dtype=dtype,
         trust_remote_code=trust_remote_code,
     )
+    if backend == "openai":
+        runtime = runtime.model_copy(
+            update={"concurrency": concurrency, "timeout_s": timeout, "max_retries": max_retries, "device": None}
+        )
+    fit = None
+    if tokenizer_fit and (tokenizer or backend == "hf"):
+        from kentei.tasks import select_tasks as _select
+        from kentei.tokfit import fit_report, load_tokenizer, suite_texts
+
+        with err.status("measuring tokenizer fit ..."):
+            tok = load_tokenizer(tokenizer, trust_remote_code=trust_remote_code) if tokenizer else bk.tokenizer
+            # Always over the whole suite, so runs on different task subsets stay comparable.
+            fit = fit_report(tok, suite_texts(_select("all", tasks_dir)))
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from kentei.runner import run as run_tasks
@@ -155,7 +201,9 @@ def run(
             rate = f"{(done - d0) / dt:6.1f} items/s" if dt > 0 and done > d0 else ""
             prog.update(bars[name], completed=done, rate=rate)
 
-        rec = run_tasks(selected, bk, settings, runtime, out_dir, rid, progress, load_seconds=load_s)
+        rec = run_tasks(
+            selected, bk, settings, runtime, out_dir, rid, progress, load_seconds=load_s, tokenizer_fit=fit
+        )
     if json_out:
         print(json.dumps(rec.model_dump(mode="json"), ensure_ascii=False, indent=2))
         return
@@ -402,6 +450,111 @@ def tiny(
         f"{variant} at {p}\n{meta['n_params']:,} parameters, trained {meta['hparams']['steps']} steps on "
         f"{meta['train_tokens']:,} tokens in {meta['seconds']} s "
         f"(loss {meta['first_loss']:.2f} -> {meta['final_loss']:.2f})"
+    )
+
+
+@app.command()
+def tokenizer(
+    model: Annotated[str, typer.Argument(help="Local folder, Hugging Face id, tiny-ja or tiny-ja-b.")],
+    tasks: Annotated[
+        str, typer.Option(help="Whose text to measure on: all, a family or names a,b.")
+    ] = "all",
+    tasks_dir: TasksDir = None,
+    trust_remote_code: Annotated[
+        bool, typer.Option("--trust-remote-code", help="Run the model repo's own tokenizer code.")
+    ] = False,
+    revision: Annotated[str | None, typer.Option(help="Hub revision (branch, tag or commit).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the metrics as a JSON object.")] = False,
+) -> None:
+    """How well a model's tokenizer fits Japanese, over the suite's own text (docs/tokenizer.md)."""
+    from kentei.tasks import select_tasks
+    from kentei.tokfit import EXPLAIN, fit_report, load_tokenizer, suite_texts
+
+    texts = suite_texts(select_tasks(tasks, tasks_dir))
+    with err.status(f"loading the tokenizer of {model} ..."):
+        tok = load_tokenizer(model, trust_remote_code=trust_remote_code, revision=revision)
+    report = fit_report(tok, texts)
+    if json_out:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    t = Table(title=f"tokenizer fit — {model} ({type(tok).__name__}, vocab {len(tok):,})", title_justify="left")
+    for col in ("metric", "value", "meaning"):
+        t.add_column(col, justify="right" if col == "value" else "left")
+    for key, value in report.items():
+        shown = f"{value:,.0f}" if key.startswith("n_") else f"{value:.3f}"
+        t.add_row(key, shown, EXPLAIN.get(key, ""))
+    out.print(t)
+
+
+export_app = typer.Typer(
+    help="Export the tasks for other tools: Hugging Face datasets, lm-evaluation-harness.", no_args_is_help=True
+)
+app.add_typer(export_app, name="export")
+
+ExportTasks = Annotated[str, typer.Option(help="all, a family (keigo, business, monozukuri, culture) or names a,b.")]
+
+
+@export_app.command("hf")
+def export_hf_command(
+    tasks: ExportTasks = "all",
+    tasks_dir: TasksDir = None,
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Output folder: one dataset folder per task (new, empty or a kentei export).")
+    ] = Path("export/hf"),
+    json_out: Annotated[bool, typer.Option("--json", help="Print what was written as JSON.")] = False,
+) -> None:
+    """Each task as a Hugging Face dataset: parquet splits test/fewshot + a card with license and canary."""
+    from kentei.export_hf import export_hf
+    from kentei.tasks import select_tasks
+
+    summary = export_hf(select_tasks(tasks, tasks_dir), out_dir)
+    if json_out:
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+        return
+    t = Table(title=f"kentei export hf → {out_dir}", title_justify="left")
+    for col in ("task", "test", "fewshot", "folder"):
+        t.add_column(col, justify="right" if col in ("test", "fewshot") else "left")
+    for s in summary:
+        t.add_row(s["task"], str(s["n_test"]), str(s["n_fewshot"]), s["path"])
+    out.print(t)
+    out.print(
+        f'load: datasets.load_dataset("{out_dir}/<task>")   push: '
+        f"huggingface-cli upload ORG/NAME {out_dir}/<task> --repo-type dataset",
+        highlight=False,
+    )
+
+
+@export_app.command("lm-eval")
+def export_lmeval_command(
+    tasks: ExportTasks = "all",
+    tasks_dir: TasksDir = None,
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Output folder for lm-eval's --include_path (new, empty or a kentei export).")
+    ] = Path("export/lm-eval"),
+    seed: Annotated[int, typer.Option(help="Few-shot seed, as in kentei run.")] = 1234,
+    num_fewshot: Annotated[int | None, typer.Option(help="Override every task's few-shot count.", min=0)] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print what was written as JSON.")] = False,
+) -> None:
+    """The tasks as lm-evaluation-harness task YAMLs with kentei's exact (plain, non-chat) prompts."""
+    from kentei.export_lmeval import export_lmeval
+    from kentei.tasks import select_tasks
+
+    summary = export_lmeval(select_tasks(tasks, tasks_dir), out_dir, seed=seed, num_fewshot=num_fewshot)
+    if json_out:
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+        return
+    t = Table(title=f"kentei export lm-eval → {out_dir}", title_justify="left")
+    for col in ("lm-eval task", "kind", "docs", "shots"):
+        t.add_column(col, justify="right" if col in ("docs", "shots") else "left")
+    for s in summary:
+        t.add_row(s["lm_eval_task"], s["kind"], str(s["n"]), str(s["num_fewshot"]))
+    out.print(t)
+    names = ",".join(s["lm_eval_task"] for s in summary)
+    out.print(
+        f"run: lm_eval --model hf --model_args pretrained=MODEL --include_path {out_dir} --tasks {names}\n"
+        "(same prompts as `kentei run --no-chat`; the group `kentei` runs them all)",
+        highlight=False,
+        soft_wrap=True,
     )
 
 

@@ -46,6 +46,10 @@ class RuntimeSettings(BaseModel):
     device: str | None = None
     dtype: str = "auto"
     trust_remote_code: bool = False
+    concurrency: int | None = None
+    """openai backend: requests in flight at once."""
+    timeout_s: float | None = None
+    max_retries: int | None = None
 
 
 class MetricValue(BaseModel):

@@ -246,9 +246,12 @@ def run(
     run_id: str,
     progress: Progress | None = None,
     load_seconds: float | None = None,
+    tokenizer_fit: dict[str, float] | None = None,
 ) -> RunRecord:
     run_dir = out / run_id
     rec = open_run(run_dir, run_id, tasks, settings, runtime, backend.info())
+    if tokenizer_fit is not None:
+        rec.tokenizer_fit = tokenizer_fit
     t_run = time.time()
     if load_seconds is not None:
         rec.timings["model_load_seconds"] = round(load_seconds, 3)

@@ -146,6 +146,10 @@ def _chart(entries: list[Entry], families: list[str]) -> str:
     return "".join(parts)
 
 
+# The tokenizer-fit numbers worth a leaderboard column (counts such as n_chars stay in the record).
+FIT_COLUMNS = ("chars_per_token", "tokens_per_1k_chars", "boundary_f1", "split_morpheme_rate", "byte_fallback_rate")
+
+
 def _task_info(names: list[str], entries: list[Entry]) -> dict[str, dict[str, Any]]:
     from collections import Counter
 
@@ -248,7 +252,8 @@ def build_site(config: BoardConfig, config_dir: Path | None, runs_root: Path, ou
             )
 
     task_info = _task_info(tasks, entries)
-    fit_cols = sorted({k for e in entries for k in (e.record.tokenizer_fit or {})})
+    present = {k for e in entries for k in (e.record.tokenizer_fit or {})}
+    fit_cols = [k for k in FIT_COLUMNS if k in present]
     index = env.get_template("index.html").render(
         root="",
         fit_cols=fit_cols,

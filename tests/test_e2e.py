@@ -57,6 +57,13 @@ def test_run_writes_a_complete_record(first_run: Path, tiny_path: Path) -> None:
     assert rec.model["id"] == "tiny-ja" and rec.model["path"] == str(tiny_path)
     assert rec.settings.chat is True  # tiny-ja ships a chat template: the default uses it
     assert rec.kentei["version"] and rec.host["torch"]
+    # The tokenizer-fit report over the whole suite rides along with every hf run.
+    from kentei.tasks import select_tasks
+    from kentei.tokfit import fit_report, load_tokenizer, suite_texts
+
+    fit = rec.tokenizer_fit or {}
+    assert fit == pytest.approx(fit_report(load_tokenizer("tiny-ja"), suite_texts(select_tasks("all"))))
+    assert 1.0 < fit["chars_per_token"] < 3.0
     for name in TASKS.split(","):
         tr = rec.tasks[name]
         assert tr.status == "complete" and tr.n == 12 and len(tr.items_sha256) == 64

@@ -1,0 +1,231 @@
+"""OpenAI-compatible API backend: vLLM, SGLang, TGI, `transformers serve` and hosted models.
+
+Generation goes to /v1/completions (plain prompts) or /v1/chat/completions (chat turns).
+Multiple choice by log-likelihood needs prompt log-probabilities: /v1/completions with
+`echo: true, logprobs: 1`, which vLLM answers; servers that ignore those fields (transformers
+serve does) get a clear error pointing at `--mc-mode generate`.
+
+The API key is read from an environment variable and lives only in the HTTP client: it is never
+in `info()`, the run record, the logs or an error message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from kentei.backends.http import JSONClient, redact_url
+from kentei.errors import KenteiError
+from kentei.requests import GenerateRequest, GenerateResult, LoglikelihoodRequest, LoglikelihoodResult
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+CHAT_PREFIX = '{"messages": '
+"""Chat prompts travel through the runner as this JSON envelope, so the record holds exactly what was sent."""
+MAX_STOP = 4  # the OpenAI API accepts at most four stop strings; the rest are applied here
+
+
+def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
+    cuts = [i for s in stop if s and (i := text.find(s)) >= 0]
+    return (text[: min(cuts)], True) if cuts else (text, False)
+
+
+def _shape_error(what: str, got: Any) -> KenteiError:
+    shown = json.dumps(got, ensure_ascii=False)[:300] if not isinstance(got, str) else got[:300]
+    return KenteiError(f"unexpected answer from the API server ({what}): {shown}")
+
+
+class OpenAIBackend:
+    """A model behind an OpenAI-compatible HTTP API.
+
+    Requests run `concurrency` at a time; each failed call is retried with backoff on timeouts,
+    429 and 5xx, and a call that still fails raises `KenteiError` (responses already stored by the
+    runner are kept, so re-running the same --run-id resumes).
+    """
+
+    name = "openai"
+
+    def __init__(self, client: JSONClient, model: str, concurrency: int, served: dict[str, Any] | None) -> None:
+        self.client = client
+        self.model = model
+        self.concurrency = concurrency
+        self.served = served or {}
+
+    @classmethod
+    def load(
+        cls,
+        model: str,
+        base_url: str | None = None,
+        api_key_env: str = "OPENAI_API_KEY",
+        concurrency: int = 8,
+        timeout_s: float = 120.0,
+        max_retries: int = 5,
+        **_: Any,
+    ) -> OpenAIBackend:
+        """Connect and check that the server lists `model` (GET /models).
+
+        Fails before any run folder is written when the server is unreachable or serves another model.
+        """
+        if not base_url:
+            raise KenteiError("--backend openai needs --base-url, e.g. http://127.0.0.1:8000/v1")
+        if concurrency < 1:
+            raise KenteiError(f"--concurrency must be at least 1, not {concurrency}")
+        key = os.environ.get(api_key_env) or None
+        client = JSONClient(base_url, api_key=key, timeout_s=timeout_s, max_retries=max_retries)
+        listed = client.request("GET", "models")
+        data = listed.get("data") if isinstance(listed, dict) else None
+        if not isinstance(data, list):
+            raise _shape_error("GET /models has no 'data' list", listed)
+        ids = [m.get("id") for m in data if isinstance(m, dict)]
+        if model not in ids:
+            shown = ", ".join(map(str, ids[:10])) or "none"
+            raise KenteiError(f"model {model!r} is not served at {redact_url(base_url)} (it serves: {shown})")
+        served = next(m for m in data if isinstance(m, dict) and m.get("id") == model)
+        return cls(client, model, concurrency, served)
+
+    def info(self) -> dict[str, Any]:
+        keep = ("id", "owned_by", "created", "root", "parent", "max_model_len")
+        return {
+            "id": self.model,
+            "backend": self.name,
+            "base_url": redact_url(self.client.base_url),
+            "served": {k: self.served[k] for k in keep if k in self.served},
+            # Weights are not visible through an API: the served model id is what pins them.
+            "weights_sha256": None,
+            "revision": None,
+        }
+
+    def has_chat_template(self) -> bool:
+        """Served models are chat models unless told otherwise (--no-chat uses /v1/completions)."""
+        return True
+
+    def apply_chat_template(self, messages: list[dict[str, str]]) -> str:
+        """The turns as a JSON envelope: the server applies its own template to them."""
+        return CHAT_PREFIX + json.dumps(messages, ensure_ascii=False) + "}"
+
+    def _map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        if self.concurrency == 1 or len(items) <= 1:
+            return [fn(x) for x in items]
+        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(items))) as pool:
+            return list(pool.map(fn, items))
+
+    # ---- generation ----------------------------------------------------------------
+
+    def generate(self, requests: list[GenerateRequest]) -> list[GenerateResult]:
+        """Greedy (temperature 0) completions, in request order, cut before the first stop string."""
+        return self._map(self._generate_one, requests)
+
+    def _generate_one(self, r: GenerateRequest) -> GenerateResult:
+        body: dict[str, Any] = {"model": self.model, "max_tokens": r.max_new_tokens, "temperature": 0}
+        if r.stop:
+            body["stop"] = list(r.stop[:MAX_STOP])
+        if r.context.startswith(CHAT_PREFIX):
+            body["messages"] = json.loads(r.context)["messages"]
+            ans = self.client.request("POST", "chat/completions", body)
+            try:
+                choice = ans["choices"][0]
+                text = choice["message"]["content"] or ""
+            except (KeyError, IndexError, TypeError):
+                raise _shape_error("chat/completions without choices[0].message.content", ans) from None
+        else:
+            body["prompt"] = r.context
+            ans = self.client.request("POST", "completions", body)
+            try:
+                choice = ans["choices"][0]
+                text = choice["text"]
+            except (KeyError, IndexError, TypeError):
+                raise _shape_error("completions without choices[0].text", ans) from None
+        if not isinstance(text, str):
+            raise _shape_error("the generated text is not a string", ans)
+        text, stopped = cut_at_stop(text, r.stop)
+        reason = choice.get("finish_reason") if isinstance(choice, dict) else None
+        finish = "stop" if stopped else ("length" if reason == "length" else "eos")
+        usage = ans.get("usage") if isinstance(ans, dict) else None
+        n = usage.get("completion_tokens") if isinstance(usage, dict) else None
+        return GenerateResult(text=text, n_tokens=int(n) if isinstance(n, int) else -1, finish=finish)
+
+    # ---- log-likelihood ------------------------------------------------------------
+
+    def loglikelihood(self, requests: list[LoglikelihoodRequest]) -> list[LoglikelihoodResult]:
+        """Prompt log-probabilities via /v1/completions with echo, one call per (context, choice).
+
+        Not every server accepts a list of prompts (transformers serve does not), so each choice is
+        its own call, `concurrency` at a time; servers with prefix caching (vLLM) compute the shared
+        context once.
+        """
+        for r in requests:
+            if r.context.startswith(CHAT_PREFIX):
+                raise KenteiError(
+                    "the chat endpoint returns no prompt log-probabilities: use --no-chat (completions) "
+                    "or --mc-mode generate for multiple choice"
+                )
+        pairs = [(r.context, c) for r in requests for c in r.continuations]
+        scored = iter(self._map(self._score_pair, pairs))
+        results = []
+        for r in requests:
+            parts = [next(scored) for _ in r.continuations]
+            results.append(
+                LoglikelihoodResult(
+                    logprobs=[p[0] for p in parts],
+                    is_greedy=[p[1] for p in parts],
+                    n_tokens=[p[2] for p in parts],
+                    boundary_merged=any(p[3] for p in parts),
+                )
+            )
+        return results
+
+    def _score_pair(self, pair: tuple[str, str]) -> tuple[float, bool, int, bool]:
+        context, continuation = pair
+        prompt = context + continuation
+        body = {"model": self.model, "prompt": prompt, "max_tokens": 1, "temperature": 0, "echo": True, "logprobs": 1}
+        ans = self.client.request("POST", "completions", body)
+        choices = ans.get("choices") if isinstance(ans, dict) else None
+        if not isinstance(choices, list) or not choices:
+            raise _shape_error("completions without choices", ans)
+        return continuation_logprob(choices[0], len(context), len(prompt))
+
+
+def continuation_logprob(choice: Any, ctx_len: int, prompt_len: int) -> tuple[float, bool, int, bool]:
+    """(sum log-prob, greedy?, tokens, boundary merged?) of prompt characters [ctx_len, prompt_len).
+
+    Uses the legacy `logprobs` object (tokens, token_logprobs, top_logprobs, text_offset) of an
+    echoed prompt. A token that starts in the context and ends in the continuation is counted with
+    the continuation and flagged, as the HF backend flags a merged boundary.
+    """
+    lp_obj = choice.get("logprobs") if isinstance(choice, dict) else None
+    if not isinstance(lp_obj, dict) or not lp_obj.get("token_logprobs"):
+        raise KenteiError(
+            "the API server returned no prompt log-probabilities (echo + logprobs); servers such as "
+            "`transformers serve` ignore them. Use --mc-mode generate, or serve the model with vLLM."
+        )
+    offsets = lp_obj.get("text_offset")
+    token_lps = lp_obj["token_logprobs"]
+    tops = lp_obj.get("top_logprobs") or [None] * len(token_lps)
+    if not isinstance(offsets, list) or len(offsets) != len(token_lps):
+        raise _shape_error("logprobs without a text_offset per token", lp_obj)
+    ends = [*offsets[1:], None]
+    total = 0.0
+    greedy = True
+    n = 0
+    merged = False
+    for start, end, lp, top in zip(offsets, ends, token_lps, tops, strict=True):
+        if start >= prompt_len:
+            break  # the generated token (max_tokens=1)
+        in_cont = start >= ctx_len or (end is not None and end > ctx_len and start < ctx_len)
+        if not in_cont:
+            continue
+        if start < ctx_len:
+            merged = True
+        if lp is None:
+            raise _shape_error("a continuation token has no log-probability", lp_obj)
+        total += float(lp)
+        n += 1
+        if isinstance(top, dict) and top:
+            greedy &= float(lp) >= max(float(v) for v in top.values()) - 1e-6
+    if n == 0:
+        raise _shape_error("no token of the continuation in the echoed prompt", lp_obj)
+    return total, greedy, n, merged

@@ -1,0 +1,114 @@
+"""A small JSON-over-HTTP client with retries, for OpenAI-compatible servers.
+
+The standard library is enough (no extra dependency), and keeping it here lets every failure mode
+become one clear `KenteiError`: unreachable, timed out, HTTP error, or a body that is not JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Any
+
+from kentei.errors import KenteiError
+
+# Worth retrying: rate limits, timeouts and server-side failures. Other 4xx are the caller's fault.
+RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+MAX_BACKOFF_S = 30.0
+
+
+def redact_url(url: str) -> str:
+    """The URL without user:password@ or a query string (either may hold a credential)."""
+    p = urllib.parse.urlsplit(url)
+    netloc = p.hostname or ""
+    if p.port:
+        netloc += f":{p.port}"
+    return urllib.parse.urlunsplit((p.scheme, netloc, p.path, "", ""))
+
+
+@dataclass
+class JSONClient:
+    """POST/GET JSON to `base_url` with a timeout, bounded retries and exponential backoff."""
+
+    base_url: str
+    api_key: str | None = field(default=None, repr=False)
+    timeout_s: float = 120.0
+    max_retries: int = 5
+    backoff_s: float = 0.5
+    retries_used: int = 0
+    """Total retries over the client's life (recorded in the run's timings)."""
+
+    def __post_init__(self) -> None:
+        p = urllib.parse.urlsplit(self.base_url)
+        if p.scheme not in ("http", "https") or not p.hostname:
+            raise KenteiError(
+                f"--base-url must be an http(s) URL such as http://127.0.0.1:8000/v1, not {self.base_url!r}"
+            )
+        self.base_url = self.base_url.rstrip("/")
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self.api_key, "***") if self.api_key else text
+
+    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """The decoded JSON answer; raises KenteiError once retries are spent or on a non-retryable error."""
+        url = f"{self.base_url}/{path.lstrip('/')}"
+        shown = redact_url(url)
+        data = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        last = ""
+        for attempt in range(self.max_retries + 1):
+            if attempt:
+                self.retries_used += 1
+            wait: float | None = None
+            try:
+                req = urllib.request.Request(url, data=data, headers=headers, method=method)
+                with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
+                    raw = resp.read()
+            except urllib.error.HTTPError as e:
+                detail = self._redact(e.read()[:500].decode("utf-8", "replace").strip())
+                if e.code in (401, 403):
+                    raise KenteiError(
+                        f"API server at {shown} refused the credentials (HTTP {e.code}); "
+                        f"check the key in the environment variable: {detail}"
+                    ) from None
+                if e.code not in RETRYABLE_STATUS:
+                    raise KenteiError(f"API server at {shown} answered HTTP {e.code}: {detail}") from None
+                last = f"HTTP {e.code}: {detail}"
+                wait = _retry_after(e.headers.get("Retry-After"))
+            except TimeoutError:
+                last = f"no answer within {self.timeout_s:g} s (--timeout)"
+            except urllib.error.URLError as e:
+                reason = e.reason if isinstance(e.reason, str) else (e.reason.strerror or str(e.reason))
+                if isinstance(e.reason, TimeoutError):
+                    last = f"no answer within {self.timeout_s:g} s (--timeout)"
+                else:
+                    last = f"cannot connect: {reason}"
+            except (ConnectionError, OSError) as e:
+                last = f"connection failed: {e}"
+            else:
+                try:
+                    return json.loads(raw)
+                except ValueError:
+                    # A proxy's HTML error page or a truncated body: the server is not speaking the API.
+                    snippet = self._redact(raw[:200].decode("utf-8", "replace"))
+                    last = f"the answer is not JSON: {snippet!r}"
+            if attempt < self.max_retries:
+                delay = wait if wait is not None else min(MAX_BACKOFF_S, self.backoff_s * 2**attempt)
+                time.sleep(delay * (1 + 0.25 * random.random()))
+        raise KenteiError(f"API server at {shown} failed after {self.max_retries + 1} attempts: {last}")
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return min(MAX_BACKOFF_S, max(0.0, float(value)))
+    except ValueError:
+        return None
