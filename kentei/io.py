@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from kentei import failpoints
 from kentei.errors import KenteiError
 
 
@@ -60,6 +61,13 @@ _MODE = 0o666 & ~_umask()
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write via a temp file in the same folder + fsync + rename: readers never see half a file."""
+    try:
+        _atomic_write(path, text)
+    except OSError as e:
+        raise KenteiError(f"cannot write: {e.strerror or e}; the previous version is intact", path) from None
+
+
+def _atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.chmod(tmp, _MODE)  # mkstemp makes 0600; records are ordinary files
@@ -68,10 +76,48 @@ def atomic_write_text(path: Path, text: str) -> None:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        failpoints.hit("atomic_write")  # the new file is complete but not yet in place
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+class RunLock:
+    """An exclusive lock on a run folder while a process writes it.
+
+    flock is released by the kernel when the holder dies (even by SIGKILL), so a crashed run never
+    leaves a stale lock; a second live process on the same run-id is refused instead of
+    interleaving its writes. Holding the lock also makes it safe to delete leftover temp files.
+    """
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = run_dir / ".lock"
+
+    def __enter__(self) -> RunLock:
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._f = self.path.open("a+")
+        try:
+            fcntl.flock(self._f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._f.seek(0)
+            holder = self._f.read().strip() or "?"
+            self._f.close()
+            raise KenteiError(
+                f"run folder is in use by another kentei process (pid {holder})", self.path.parent
+            ) from None
+        self._f.seek(0)
+        self._f.truncate()
+        self._f.write(str(os.getpid()))
+        self._f.flush()
+        for stale in [*self.path.parent.glob(".*.tmp"), *self.path.parent.glob("*/.*.tmp")]:
+            stale.unlink(missing_ok=True)  # an atomic write cut short by a crash
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._f.close()
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:
@@ -107,12 +153,25 @@ class AppendLog:
     def append(self, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
-        self._f.write("".join(dumps(r) + "\n" for r in rows))
-        self._f.flush()
-        os.fsync(self._f.fileno())
+        data = "".join(dumps(r) + "\n" for r in rows)
+        if failpoints.due("torn_append"):
+            # Half the batch reaches the disk, cut inside a line: the torn write a crash leaves.
+            self._f.write(data[: len(data) // 2])
+            self._f.flush()
+            failpoints.kill()
+        try:
+            self._f.write(data)
+            self._f.flush()
+            os.fsync(self._f.fileno())
+        except OSError as e:
+            # Lines already on disk stay; a torn last line is cut off when the log is next opened.
+            raise KenteiError(f"cannot append to the response log: {e.strerror or e}", self.path) from None
 
     def close(self) -> None:
-        self._f.close()
+        try:
+            self._f.close()
+        except OSError:
+            pass  # the failed write was already reported; its bytes never counted as stored
 
     def __enter__(self) -> AppendLog:
         return self

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kentei import __version__
+from kentei import __version__, failpoints
 from kentei.backends.base import Backend
 from kentei.errors import KenteiError
-from kentei.io import AppendLog, atomic_write_jsonl, read_log, sha256_text
+from kentei.io import AppendLog, RunLock, atomic_write_jsonl, read_log, sha256_text
 from kentei.prompts import choose_fewshot, prompt_sha256, render_prompt
 from kentei.records import (
     RunRecord,
@@ -223,6 +223,7 @@ def execute_task(
                 results = backend.generate(reqs)  # type: ignore[arg-type]
             rows = [_response_row(p, r) for p, r in zip(part, results, strict=True)]
             log.append(rows)
+            failpoints.hit("after_batch")
             for row in rows:
                 done[row["id"]] = row
             if progress:
@@ -249,6 +250,21 @@ def run(
     tokenizer_fit: dict[str, float] | None = None,
 ) -> RunRecord:
     run_dir = out / run_id
+    with RunLock(run_dir):
+        return _run_locked(tasks, backend, settings, runtime, run_dir, run_id, progress, load_seconds, tokenizer_fit)
+
+
+def _run_locked(
+    tasks: list[Task],
+    backend: Backend,
+    settings: RunSettings,
+    runtime: RuntimeSettings,
+    run_dir: Path,
+    run_id: str,
+    progress: Progress | None,
+    load_seconds: float | None,
+    tokenizer_fit: dict[str, float] | None,
+) -> RunRecord:
     rec = open_run(run_dir, run_id, tasks, settings, runtime, backend.info())
     if tokenizer_fit is not None:
         rec.tokenizer_fit = tokenizer_fit
@@ -267,6 +283,7 @@ def run(
         score_task(run_dir, task.name, tr, settings.mc_mode, rows)
         tr.seconds = round((tr.seconds or 0) + time.time() - t0, 3)
         save_record(run_dir, rec)  # a finished task survives a crash in the next one
+        failpoints.hit("between_tasks")
     rec.status = "complete"
     rec.finished_at = now()
     secs = time.time() - t_run

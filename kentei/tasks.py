@@ -117,6 +117,12 @@ def load_task(task_dir: Path) -> Task:
     test = load_items(task_dir / "test.jsonl", spec.kind)
     if not test:
         raise KenteiError("the task has no test items", task_dir / "test.jsonl")
+    first: dict[str, int] = {}
+    for li in test:
+        if li.item.id in first:
+            # Runs store and resume by item id: a repeated id would silently lose an item.
+            raise KenteiError(f"duplicate item id {li.item.id!r} (first on line {first[li.item.id]})", li.path, li.line)
+        first[li.item.id] = li.line
     fewshot = load_items(task_dir / "fewshot.jsonl", spec.kind, required=spec.num_fewshot > 0)
     if len(fewshot) < spec.num_fewshot:
         raise KenteiError(

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from kentei import failpoints
 from kentei.errors import KenteiError
 from kentei.requests import GenerateRequest, GenerateResult, LoglikelihoodRequest, LoglikelihoodResult
 
@@ -181,6 +182,7 @@ class HFBackend:
             if not allow_pickle and "safetensors" in str(e).lower():
                 msg += " (only pickle weights? pass --allow-pickle if you trust their source)"
             raise KenteiError(f"cannot load model {model!r}: {msg}") from None
+        failpoints.hit("model_load")  # weights in memory, nothing of the run written yet
         if device != "auto":
             lm.to(dev)
         lm.eval()
