@@ -118,7 +118,14 @@ def test_transformers_serve_matches_hf_backend(served: str, tiny_path: Path, tmp
     for row in json.loads(cmp.stdout)["tasks"]:
         assert row["diff"] == 0.0
 
-    leaked = [p for p in (tmp_path / "api").rglob("*") if p.is_file() and SECRET in p.read_text(errors="replace")]
+    site = tmp_path / "site"
+    board = tmp_path / "board.yaml"
+    board.write_text(f"name: api\nruns: [{json.dumps(str(tmp_path / 'api'))}]\n")
+    built = run_cli("leaderboard", "build", "--config", str(board), "--out", str(site))
+    assert built.returncode == 0, built.stderr
+    assert (site / "runs" / "api" / "index.html").exists()
+    leaked = [p for p in [*(tmp_path / "api").rglob("*"), *site.rglob("*")]
+              if p.is_file() and SECRET in p.read_text(errors="replace")]  # fmt: skip
     assert not leaked and SECRET not in api.stdout + api.stderr
 
 

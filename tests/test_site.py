@@ -238,3 +238,106 @@ def test_incomplete_runs_are_flagged_not_shown(tmp_path: Path) -> None:
     entries, warnings = collect(BoardConfig(name="x"), None, tmp_path)
     assert [e.model_id for e in entries] == ["m1"]
     assert any("incomplete run half" in w for w in warnings)
+
+
+# Every string a record or a board definition can carry, each with a different way out of its context.
+PAYLOADS = {
+    "tag": "<img src=x onerror=window.pwned=1>",
+    "script": "<script>window.pwned=1</script>",
+    "attr": '"><svg onload=window.pwned=1>',
+    "js": '"];window.pwned=1;//',
+    "close": "</script><script>window.pwned=1</script>",
+}
+MARKERS = ("<img src=x", "<script>window.pwned", "<svg onload", "</script><script>")
+
+
+def _poison(run: Path, run_id: str, model_id: str) -> None:
+    cycle = [*PAYLOADS.values()] * 1000
+    p = iter(cycle)
+    rec = json.loads((run / "run.json").read_text())
+    rec["run_id"] = run_id
+    rec["model"].update(id=model_id, path=next(p), architecture=next(p), dtype=next(p))
+    rec["kentei"]["version"] = PAYLOADS["close"]
+    rec["host"]["platform"] = PAYLOADS["attr"]
+    (run / "run.json").write_text(json.dumps(rec, ensure_ascii=False))
+    for log in sorted((run / "responses").glob("*.jsonl")):
+        rows = [json.loads(x) for x in log.read_text().splitlines()]
+        for r in rows:
+            it = r["item"]
+            r["id"] = it["id"] = it["id"] + next(p)
+            it["category"] = "cat" + next(p)
+            it["rationale"] = next(p)
+            for k in ("question", "input"):
+                if k in it:
+                    it[k] += next(p)
+            for k in ("choices", "references"):
+                if k in it:
+                    it[k] = [c + next(p) for c in it[k]]
+            r["prompt"] += next(p)
+            if "text" in r["response"]:
+                r["response"]["text"] = next(p)
+        log.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+
+
+@pytest.fixture(scope="module")
+def hostile_site(runs: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run whose model metadata, item fields, prompts and outputs, and a board definition whose
+    title, description and model metadata, all carry markup; scores rebuilt by `kentei rescore`."""
+    root = tmp_path_factory.mktemp("hostile")
+    for src, rid, model_id in (("ref-a", "h", "evil" + PAYLOADS["tag"]), ("ref-b", "hb", "tiny-ja-b")):
+        run = root / "runs" / rid
+        shutil.copytree(runs / src, run)
+        _poison(run, rid, model_id)  # the same edits to the items of both runs: they stay comparable
+        res = run_cli("rescore", str(run))
+        assert res.returncode == 0, res.stderr
+    model = "evil" + PAYLOADS["tag"]
+    cfg = root / "board.yaml"
+    cfg.write_text(
+        json.dumps(
+            {
+                "name": "hostile",
+                "title": "board" + PAYLOADS["script"],
+                "description": PAYLOADS["attr"] + PAYLOADS["js"],
+                "runs": [str(root / "runs" / "h"), str(root / "runs" / "hb")],
+                "models": {
+                    model: {
+                        "display_name": "shown" + PAYLOADS["tag"],
+                        "organization": PAYLOADS["close"],
+                        "license": PAYLOADS["attr"],
+                        "link": 'https://example.com/"onmouseover="window.pwned=1',
+                        "notes": PAYLOADS["js"],
+                        "origin": "domestic",
+                    },
+                    "tiny-ja-b": {"display_name": PAYLOADS["script"], "baseline": True, "origin": "foreign"},
+                },
+            },
+            ensure_ascii=False,
+        )
+    )
+    res = run_cli("leaderboard", "build", "--config", str(cfg), "--out", str(root / "site"))
+    assert res.returncode == 0, res.stderr
+    return root / "site"
+
+
+def test_every_page_and_field_is_escaped(hostile_site: Path, browser) -> None:  # type: ignore[no-untyped-def]
+    from selenium.common.exceptions import NoAlertPresentException
+
+    pages = sorted(hostile_site.rglob("*.html"))
+    kinds = {p.relative_to(hostile_site).parts[0] for p in pages}
+    assert kinds == {"index.html", "models", "runs", "tasks", "h2h"}, kinds  # every kind of page
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        for m in MARKERS:
+            assert m not in html, (page, m)
+        assert 'onmouseover="window' not in html and "Content-Security-Policy" in html
+    shown = 0
+    for page in pages:
+        browser.get(page.as_uri())
+        severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+        assert severe == [], (page, severe)  # a CSP violation would show here
+        assert browser.execute_script("return window.pwned === undefined"), page
+        with pytest.raises(NoAlertPresentException):
+            browser.switch_to.alert.text  # noqa: B018
+        body = browser.execute_script("return document.body.innerText")
+        shown += any(v in body for v in PAYLOADS.values())
+    assert shown >= len(pages) // 2  # the hostile strings are on the pages, as text
