@@ -40,17 +40,49 @@ def test_shared_prefix_equals_full_forward(tiny_backend: HFBackend, batch_size: 
         assert all(lp < 0 for lp in res.logprobs)
 
 
-def test_context_runs_once_per_item(tiny_backend: HFBackend) -> None:
-    """The first forward pass sees one row per item (not per choice) holding the whole context;
-    the second sees one row per choice holding only continuation tokens."""
+@pytest.fixture()
+def cached_path(tiny_backend: HFBackend) -> Any:
+    tiny_backend.packed = False
+    yield tiny_backend
+    tiny_backend.packed = True
+
+
+def forward_shapes(b: HFBackend) -> list[tuple[int, ...]]:
     shapes: list[tuple[int, ...]] = []
-    emb = tiny_backend.model.get_input_embeddings()
-    handle = emb.register_forward_hook(lambda m, inp, out: shapes.append(tuple(inp[0].shape)))
+    handle = b.model.get_input_embeddings().register_forward_hook(
+        lambda m, inp, out: shapes.append(tuple(inp[0].shape))
+    )
     try:
-        tiny_backend.batch_size = 8
-        tiny_backend.loglikelihood(REQS)
+        b.batch_size = 8
+        b.loglikelihood(REQS)
     finally:
         handle.remove()
+    return shapes
+
+
+def test_packed_path_is_one_forward_over_the_minimal_tokens(tiny_backend: HFBackend) -> None:
+    """Default path: one forward, one row per item holding its context once and each choice's
+    tokens once (the last token of a choice is only predicted)."""
+    assert tiny_backend.packed and tiny_backend.info()["ll_scoring"] == "packed"
+    shapes = forward_shapes(tiny_backend)
+    rows = [len(tiny_backend._encode(r.context)) + sum(len(tiny_backend.encode_pair(r.context, c)[1]) - 1
+                                                       for c in r.continuations) for r in REQS]  # fmt: skip
+    assert shapes == [(len(REQS), max(rows))]
+
+
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_cached_path_equals_full_forward(cached_path: HFBackend, batch_size: int) -> None:
+    cached_path.batch_size = batch_size
+    for req, res in zip(REQS, cached_path.loglikelihood(REQS), strict=True):
+        for cont, lp in zip(req.continuations, res.logprobs, strict=True):
+            assert lp == pytest.approx(naive_logprob(cached_path, req.context, cont), abs=1e-4)
+
+
+def test_context_runs_once_per_item(cached_path: HFBackend) -> None:
+    """Fallback path: the first forward pass sees one row per item (not per choice) holding the
+    whole context; the second sees one row per choice holding only continuation tokens."""
+    tiny_backend = cached_path
+    shapes = forward_shapes(tiny_backend)
     n_choices = sum(len(r.continuations) for r in REQS)
     longest_ctx = max(len(tiny_backend._encode(r.context)) for r in REQS)
     assert shapes[0] == (len(REQS), longest_ctx)

@@ -141,6 +141,13 @@ class HFBackend:
         # transformers 5.24 renamed past_key_values -> cache; accept both generations of models.
         params = inspect.signature(model.forward).parameters
         self._cache_kw = "cache" if "cache" in params else "past_key_values"
+        cfg = model.config
+        # Tree-packed scoring needs a kernel that takes a custom 4D mask, and a model whose layers
+        # all attend causally over the whole sequence (a sliding window would be ignored).
+        self.packed: bool | None = getattr(cfg, "_attn_implementation", None) in ("sdpa", "eager") and not (
+            getattr(cfg, "sliding_window", None) and getattr(cfg, "use_sliding_window", True)
+        )
+        self._info["ll_scoring"] = "packed" if self.packed else "cached"
 
     # ---------------------------------------------------------------- loading
     @classmethod
@@ -209,7 +216,10 @@ class HFBackend:
         }
         if Path(path).is_dir():
             info.update(weights_fingerprint(Path(path)))
-        return cls(lm, tok, model, path, dev, batch_size, info)
+        backend = cls(lm, tok, model, path, dev, batch_size, info)
+        if backend.packed:
+            backend._check_packed(LoglikelihoodRequest("check", "日本語の文です。", ("はい、そうです", "いいえ")))
+        return backend
 
     def info(self) -> dict[str, Any]:
         return dict(self._info)
@@ -298,11 +308,10 @@ class HFBackend:
             out[i] = results[pos]
         return out
 
-    def _ll_batch(self, reqs: list[LoglikelihoodRequest]) -> list[LoglikelihoodResult]:
-        import torch
-
-        dev = self.model.device
-        pad = self.tokenizer.pad_token_id
+    def _prepare_ll(
+        self, reqs: list[LoglikelihoodRequest]
+    ) -> tuple[list[list[int]], list[list[list[int]]], list[bool], list[bool]]:
+        """Context tokens, continuation tokens, boundary-merged and truncated flags per request."""
         ctxs: list[list[int]] = []
         conts: list[list[list[int]]] = []
         merged: list[bool] = []
@@ -319,6 +328,100 @@ class HFBackend:
             ctxs.append(ctx[-room:] if len(ctx) > room else ctx)
             conts.append(cs)
             merged.append(any(p[2] for p in pairs))
+        return ctxs, conts, merged, truncated
+
+    def _ll_batch(self, reqs: list[LoglikelihoodRequest]) -> list[LoglikelihoodResult]:
+        if self.packed:
+            return self._ll_batch_packed(reqs)
+        return self._ll_batch_cached(reqs)
+
+    def _check_packed(self, req: LoglikelihoodRequest) -> None:
+        """Once per model: the packed path must agree with the cached one on a real request, or
+        it is switched off (an architecture may treat custom masks or positions its own way)."""
+        a = self._ll_batch_packed([req])[0].logprobs
+        b = self._ll_batch_cached([req])[0].logprobs
+        if any(abs(x - y) > 1e-3 * max(1.0, abs(y)) for x, y in zip(a, b, strict=True)):
+            self.packed = False
+        self._info["ll_scoring"] = "packed" if self.packed else "cached"
+
+    def _ll_batch_packed(self, reqs: list[LoglikelihoodRequest]) -> list[LoglikelihoodResult]:
+        """One forward per batch: each row is an item's context followed by all its choices, and a
+        4D attention mask lets every choice see the context and itself only (tree attention).
+        The context is computed once and no KV cache is copied per choice."""
+        import torch
+
+        dev = self.model.device
+        pad = self.tokenizer.pad_token_id
+        ctxs, conts, merged, truncated = self._prepare_ll(reqs)
+        rows: list[tuple[list[int], list[int], list[int], list[int]]] = []
+        for ctx, cs in zip(ctxs, conts, strict=True):
+            toks, pos, seg, starts = list(ctx), list(range(len(ctx))), [0] * len(ctx), []
+            for j, c in enumerate(cs, start=1):
+                starts.append(len(toks))
+                inp = c[:-1]  # the last token is only predicted, never fed
+                toks += inp
+                pos += range(len(ctx), len(ctx) + len(inp))
+                seg += [j] * len(inp)
+            rows.append((toks, pos, seg, starts))
+        B, T = len(rows), max(len(r[0]) for r in rows)
+        ids = torch.full((B, T), pad, dtype=torch.long)
+        pos_ids = torch.zeros((B, T), dtype=torch.long)
+        segs = torch.full((B, T), -1, dtype=torch.long)  # -1: padding
+        offsets = []
+        for b, (toks, pos, seg, _) in enumerate(rows):
+            off = T - len(toks)  # left padding keeps every row's needed logits near the end
+            offsets.append(off)
+            ids[b, off:] = torch.tensor(toks)
+            pos_ids[b, off:] = torch.tensor(pos)
+            segs[b, off:] = torch.tensor(seg)
+        ar = torch.arange(T)
+        causal = ar[:, None] >= ar[None, :]
+        q_seg, k_seg = segs[:, :, None], segs[:, None, :]
+        # A context key is seen by every later query; a choice key only by its own choice.
+        # Padding queries see padding keys (not a row of -inf: that would give NaNs).
+        allowed = causal[None] & ((k_seg == 0) | (k_seg == q_seg))
+        mask4 = allowed[:, None]
+        if self.model.config._attn_implementation == "eager":
+            dtype = next(self.model.parameters()).dtype
+            mask4 = torch.zeros(mask4.shape, dtype=dtype).masked_fill(~mask4, torch.finfo(dtype).min)
+        needed: list[list[list[int]]] = []  # per row, per choice: the position predicting each token
+        for b, (ctx, cs) in enumerate(zip(ctxs, conts, strict=True)):
+            last_ctx = offsets[b] + len(ctx) - 1
+            starts = rows[b][3]
+            needed.append([[last_ctx] + [offsets[b] + starts[j] + k for k in range(len(c) - 1)]
+                           for j, c in enumerate(cs)])  # fmt: skip
+        keep = sorted({p for row in needed for ch in row for p in ch})
+        where = {p: i for i, p in enumerate(keep)}
+        with torch.inference_mode():
+            out = self.model(
+                input_ids=ids.to(dev),
+                attention_mask=mask4.to(dev),
+                position_ids=pos_ids.to(dev),
+                use_cache=False,
+                logits_to_keep=torch.tensor(keep, device=dev),
+            )
+        logp = torch.log_softmax(out.logits.float(), dim=-1)  # [B, len(keep), V]
+        results: list[LoglikelihoodResult] = []
+        for b, cs in enumerate(conts):
+            lps: list[float] = []
+            greedy: list[bool] = []
+            for j, c in enumerate(cs):
+                at = torch.tensor([where[p] for p in needed[b][j]], device=logp.device)
+                step = logp[b, at]  # [len(c), V]
+                tgt = torch.tensor(c, device=logp.device)
+                lps.append(step.gather(-1, tgt[:, None]).sum().item())
+                greedy.append(bool((step.argmax(-1) == tgt).all().item()))
+            results.append(LoglikelihoodResult(lps, greedy, [len(c) for c in cs], merged[b], truncated[b]))
+        return results
+
+    def _ll_batch_cached(self, reqs: list[LoglikelihoodRequest]) -> list[LoglikelihoodResult]:
+        """Two passes: contexts once with a KV cache, then every choice on its item's cached prefix
+        (the cache is copied per choice). For attention kernels that take no custom 4D mask."""
+        import torch
+
+        dev = self.model.device
+        pad = self.tokenizer.pad_token_id
+        ctxs, conts, merged, truncated = self._prepare_ll(reqs)
 
         # Pass 1: every context once, left-padded, keeping only the last position's logits.
         L = max(len(c) for c in ctxs)
