@@ -20,6 +20,8 @@ def read_text(path: Path) -> str:
         data = path.read_bytes()
     except FileNotFoundError:
         raise KenteiError("file not found", path) from None
+    except OSError as e:  # a folder where the file should be, no permission, an I/O error
+        raise KenteiError(f"cannot read the file: {e.strerror or e}", path) from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -28,14 +30,22 @@ def read_text(path: Path) -> str:
 
 
 def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (line number, object) for each non-blank line; a bad line is an error naming it."""
-    for lineno, line in enumerate(read_text(path).splitlines(), start=1):
+    """Yield (line number, object) for each non-blank line; a bad line is an error naming it.
+
+    Lines end at \n only: JSON written with ensure_ascii=False keeps U+2028, U+0085 etc. raw inside
+    strings, and str.splitlines() would cut the line there. A \r before the \n is JSON whitespace.
+    """
+    for lineno, line in enumerate(read_text(path).split("\n"), start=1):
         if not line.strip():
             continue
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as e:
             raise KenteiError(f"invalid JSON: {e.msg} (column {e.colno})", path, lineno) from None
+        except (ValueError, RecursionError) as e:
+            # Not JSONDecodeError: an integer of more than 4300 digits, or arrays nested thousands deep.
+            what = "nested too deeply" if isinstance(e, RecursionError) else str(e).split(":")[0]
+            raise KenteiError(f"invalid JSON: {what}", path, lineno) from None
         if not isinstance(obj, dict):
             raise KenteiError(f"expected a JSON object, got {type(obj).__name__}", path, lineno)
         yield lineno, obj

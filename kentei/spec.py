@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -33,6 +34,17 @@ class GenerationSpec(_Strict):
 class MetricSpec(_Strict):
     name: str
     args: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("args")
+    @classmethod
+    def _args_serialize(cls, v: dict[str, Any]) -> dict[str, Any]:
+        # Args are stored in the run record: a YAML alias that contains itself (args: &x {a: *x})
+        # loads fine but would crash `kentei run` when it writes the record.
+        try:
+            json.dumps(v, default=str)
+        except (ValueError, RecursionError):
+            raise ValueError("args must not refer to themselves (a YAML alias inside its own anchor)") from None
+        return v
 
 
 class TaskSpec(_Strict):

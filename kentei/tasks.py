@@ -82,6 +82,11 @@ def load_spec(path: Path) -> TaskSpec:
         line = mark.line + 1 if mark is not None else None
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise KenteiError(f"malformed YAML: {problem}", path, line) from None
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as e:
+        # PyYAML's constructors raise these, not YAMLError, for values they cannot build:
+        # version: 2001-02-30 (a date), !!int abc, !!bool maybe, 0x_, or thousands of nested [.
+        what = "nested too deeply" if isinstance(e, RecursionError) else f"cannot read a value ({e!s:.200})"
+        raise KenteiError(f"malformed YAML: {what}", path) from None
     if not isinstance(raw, dict):
         raise KenteiError("task.yaml must be a mapping of keys to values", path)
     try:

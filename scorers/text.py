@@ -188,7 +188,16 @@ _VOWEL = {ch: v for v, chars in _VOWEL_ROWS.items() for ch in chars}
 def fold_reading(text: str) -> str:
     """Kana reading in a canonical form: NFKC, katakana -> hiragana, the long-vowel mark ー replaced
     by the vowel it lengthens, お-row + う and え-row + い read as long vowels (こうてい = コーテー),
-    and spaces, ・ and punctuation dropped."""
+    and spaces, ・ and punctuation dropped. Idempotent: fold_reading(fold_reading(x)) == fold_reading(x)."""
+    s = _fold_once(text)
+    # NFKC turns a spacing mark into a space + combining mark (゛ -> " \u3099"); once the space is
+    # dropped the mark composes with the kana before it on the next pass (か゛ -> が): repeat to a fixed point.
+    while (t := _fold_once(s)) != s:
+        s = t
+    return s
+
+
+def _fold_once(text: str) -> str:
     s = unicodedata.normalize("NFKC", text)
     s = "".join(_KATA.get(ch, ch) for ch in s)
     out: list[str] = []
@@ -264,7 +273,12 @@ def numeric_match(sample: Sample, tolerance: float | None = None) -> float:
         tol = tol_item if isinstance(tol_item, (int, float)) else tolerance
         if tol is None:
             tol = 0.5 * 10 ** (-ref.decimals)
-        if math.isfinite(value) and abs(value - ref.value) <= tol + 1e-9 * max(1.0, abs(ref.value)):
+        # Both finite: a number past float range reads as inf, and inf - x <= tol + 1e-9 * inf holds.
+        if (
+            math.isfinite(value)
+            and math.isfinite(ref.value)
+            and abs(value - ref.value) <= tol + 1e-9 * max(1.0, abs(ref.value))
+        ):
             return 1.0
     return 0.0
 

@@ -239,7 +239,9 @@ class HFBackend:
             special = not (bos and text.startswith(bos))
         return self.tokenizer(text, add_special_tokens=special)["input_ids"]
 
-    def encode_pair(self, context: str, continuation: str) -> tuple[list[int], list[int], bool]:
+    def encode_pair(
+        self, context: str, continuation: str, ctx_ids: list[int] | None = None
+    ) -> tuple[list[int], list[int], bool]:
         """Tokens of the context and of the continuation as they appear after it.
 
         The continuation's tokens are read off the tokenization of the whole string, as the
@@ -247,13 +249,14 @@ class HFBackend:
         to the next word for most tokenizers). If the tokenizer merges a token across the
         boundary, the context's own tokenization no longer prefixes the whole; then the two
         parts are tokenized separately so the model is conditioned on exactly the context.
+        `ctx_ids`, the context's tokens when already known, saves encoding it once per choice.
         """
         n_spaces = len(context) - len(context.rstrip(" "))
         if n_spaces:
             continuation = context[-n_spaces:] + continuation
             context = context[:-n_spaces]
         whole = self._encode(context + continuation)
-        ctx = self._encode(context)
+        ctx = ctx_ids if ctx_ids is not None else self._encode(context)
         if whole[: len(ctx)] == ctx and len(whole) > len(ctx):
             return ctx, whole[len(ctx) :], False
         return ctx, self._encode(continuation, special=False), True
@@ -317,7 +320,9 @@ class HFBackend:
         merged: list[bool] = []
         truncated: list[bool] = []
         for r in reqs:
-            pairs = [self.encode_pair(r.context, c) for c in r.continuations]
+            stripped = r.context.rstrip(" ")
+            ctx_ids = self._encode(stripped)  # tokenized once per item, not once per choice
+            pairs = [self.encode_pair(r.context, c, ctx_ids) for c in r.continuations]
             ctx = pairs[0][0]
             if any(p[0] != ctx for p in pairs):
                 # Different trailing-space handling per continuation; fall back to the first context.
