@@ -465,15 +465,38 @@ def tokenizer(
     ] = False,
     revision: Annotated[str | None, typer.Option(help="Hub revision (branch, tag or commit).")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the metrics as a JSON object.")] = False,
+    record: Annotated[
+        Path | None,
+        typer.Option(
+            "--record",
+            help="Also store the report in this run's record (a run made without one, e.g. an API run).",
+        ),
+    ] = None,
 ) -> None:
     """How well a model's tokenizer fits Japanese, over the suite's own text (docs/tokenizer.md)."""
     from kentei.tasks import select_tasks
     from kentei.tokfit import EXPLAIN, fit_report, load_tokenizer, suite_texts
 
+    if record is not None:
+        from kentei.records import load_record
+
+        load_record(record)  # a clear error before any work if it is not a run folder
+        if tasks != "all":
+            raise KenteiError("--record stores the whole-suite report: leave out --tasks")
     texts = suite_texts(select_tasks(tasks, tasks_dir))
     with err.status(f"loading the tokenizer of {model} ..."):
         tok = load_tokenizer(model, trust_remote_code=trust_remote_code, revision=revision)
     report = fit_report(tok, texts)
+    if record is not None:
+        from kentei.io import RunLock
+        from kentei.records import load_record, save_record
+
+        with RunLock(record):
+            rec = load_record(record)
+            rec.tokenizer_fit = report
+            rec.model["tokenizer_fit_source"] = model
+            save_record(record, rec)
+        err.print(f"stored in {record / 'run.json'}")
     if json_out:
         print(json.dumps(report, ensure_ascii=False, indent=2))
         return

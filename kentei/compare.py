@@ -10,7 +10,6 @@ independent (sqrt(sum SE^2) / T), normal-approximation p.
 
 from __future__ import annotations
 
-import json
 import math
 import random
 from collections import defaultdict
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from kentei.errors import KenteiError
+from kentei.io import iter_jsonl
 from kentei.lint import binom_sf, chi2_sf
 from kentei.records import RunRecord, items_path, load_record
 from kentei.stats import Z95, mean_stderr
@@ -152,12 +152,7 @@ def _items(run_dir: Path, task: str) -> dict[str, dict[str, Any]]:
     path = items_path(run_dir, task)
     if not path.exists():
         raise KenteiError(f"task {task}: item records missing; run `kentei rescore {run_dir}`", path)
-    out = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            r = json.loads(line)
-            out[r["id"]] = r
-    return out
+    return {r["id"]: r for _, r in iter_jsonl(path)}
 
 
 def compare_task(name: str, dir_a: Path, dir_b: Path, rec_a: RunRecord, rec_b: RunRecord) -> Diff:

@@ -14,7 +14,7 @@ from typing import Any
 
 def render(task_dir: Path, generated: Callable[[], list[dict[str, Any]]]) -> str:
     path = task_dir / "test.jsonl"
-    rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()] if path.exists() else []
+    rows = [json.loads(x) for x in path.read_text(encoding="utf-8").split("\n") if x.strip()] if path.exists() else []
     kept = [x for x in rows if "generator" not in x]
     return "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in kept + generated())
 

@@ -128,7 +128,7 @@ def read_rows(path: Path, kind: str, problems: list[Problem]) -> list[Row]:
         problems.append(Problem("error", "encoding", e.message, path, e.line))
         return []
     rows = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    for lineno, line in enumerate(text.split("\n"), start=1):  # not splitlines(): U+2028 may sit in a string
         if not line.strip():
             continue
         try:

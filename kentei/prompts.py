@@ -58,6 +58,8 @@ def _render(src: str, ctx: dict[str, Any], what: str, item_id: str) -> str:
         return _ENV.from_string(src).render(**ctx)
     except jinja2.UndefinedError as e:
         raise KenteiError(f"item {item_id!r}: {what} uses a field the item lacks: {e.message}") from None
+    except Exception as e:  # a template that parses can still fail on any item's values
+        raise KenteiError(f"item {item_id!r}: {what} failed to render: {type(e).__name__}: {e}") from None
 
 
 def render_query(spec: TaskSpec, item: Item, mc_mode: str) -> str:

@@ -88,7 +88,7 @@ def evaluate(rows: list[dict[str, Any]]) -> Report:
 
 
 def load(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
 
 
 def main(argv: list[str]) -> None:

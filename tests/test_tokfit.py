@@ -325,3 +325,20 @@ def test_load_tokenizer_errors(tmp_path: Path) -> None:
     (broken / "tokenizer.json").write_text("{not json")
     with pytest.raises(KenteiError, match="cannot load a tokenizer"):
         load_tokenizer(str(broken))
+
+
+@pytest.mark.slow
+def test_record_option_stores_the_report_in_a_run(tmp_path: Path, tiny_path: Path) -> None:
+    """`kentei tokenizer MODEL --record RUN` adds the report to a run made without one."""
+    from tests.conftest import run_cli
+
+    r = run_cli("run", "--model", "tiny-ja", "--tasks", "keigo_form", "--limit", "2", "--no-tokenizer-fit",
+                "--out", str(tmp_path), "--run-id", "r")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path / "r" / "run.json").read_text())["tokenizer_fit"] is None
+    r = run_cli("tokenizer", "tiny-ja", "--record", str(tmp_path / "r"), "--json")
+    assert r.returncode == 0, r.stderr
+    rec = json.loads((tmp_path / "r" / "run.json").read_text())
+    assert rec["tokenizer_fit"] == json.loads(r.stdout) and rec["model"]["tokenizer_fit_source"] == "tiny-ja"
+    bad = run_cli("tokenizer", "tiny-ja", "--record", str(tmp_path))
+    assert bad.returncode == 2 and "not a run folder" in bad.stderr
