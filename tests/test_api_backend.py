@@ -285,6 +285,8 @@ def test_bad_options(fresh: Server, tmp_path: Path) -> None:
     assert r.returncode == 2 and "http(s) URL" in r.stderr
     r = run_cli(*base, "--model", "no-such-model", "--base-url", fresh.url)
     assert r.returncode == 2 and "not served" in r.stderr and "it serves:" in r.stderr
+    r = run_cli(*base, "--model", "m", "--backend", "vllm")
+    assert r.returncode == 2 and "vllm serve" in r.stderr and "--backend openai" in r.stderr
 
 
 @pytest.mark.slow

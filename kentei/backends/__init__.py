@@ -22,4 +22,9 @@ def load_backend(name: str, model: str, **kwargs: Any) -> Backend:
         from kentei.backends.api import OpenAIBackend
 
         return OpenAIBackend.load(model, **{k: v for k, v in kwargs.items() if k in API_OPTIONS})
+    if name == "vllm":
+        raise KenteiError(
+            "there is no in-process vLLM backend: start `vllm serve MODEL` and run with --backend openai "
+            "--base-url http://127.0.0.1:8000/v1 (docs/serving.md)"
+        )
     raise KenteiError(f"unknown backend {name!r}; available: {', '.join(BACKENDS)}")
