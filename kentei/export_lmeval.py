@@ -186,7 +186,7 @@ def load_docs(kentei_task: str, **_: Any) -> Any:
     import datasets
 
     path = HERE / "data" / f"{kentei_task}.jsonl"
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").split("\\n") if line.strip()]
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
 
 
