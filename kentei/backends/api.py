@@ -143,7 +143,8 @@ class OpenAIBackend:
             raise _shape_error("the generated text is not a string", ans)
         text, stopped = cut_at_stop(text, r.stop)
         reason = choice.get("finish_reason") if isinstance(choice, dict) else None
-        finish = "stop" if stopped else ("length" if reason == "length" else "eos")
+        # Servers report EOS and a stop string alike as "stop" (and usually strip the stop string).
+        finish = "length" if reason == "length" and not stopped else ("stop" if stopped or reason == "stop" else "eos")
         usage = ans.get("usage") if isinstance(ans, dict) else None
         n = usage.get("completion_tokens") if isinstance(usage, dict) else None
         return GenerateResult(text=text, n_tokens=int(n) if isinstance(n, int) else -1, finish=finish)
