@@ -71,7 +71,9 @@ def assert_same_as_reference(run_dir: Path, reference: Path) -> None:
         ("model_load", False),  # weights loaded, nothing written yet
         ("after_batch:1", True),  # first batch of the first task stored
         ("torn_append:2", True),  # second batch cut in the middle of a line
-        ("atomic_write:3", True),  # run.json, then keigo_form.jsonl half-replaced (temp file written)
+        # Atomic writes: 1 = run.json created, 2 = keigo_form.jsonl (item records), 3 = run.json after it.
+        ("atomic_write:2", True),  # the item records' temp file written, not yet renamed
+        ("atomic_write:3", True),  # the run record's temp file written, not yet renamed
         ("between_tasks:1", True),  # first task scored and saved, second not started
     ],
 )
