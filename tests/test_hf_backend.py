@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -183,3 +184,18 @@ def test_device_map_auto_loads_and_agrees(tiny_path: Path, tiny_backend: HFBacke
         assert a.logprobs == pytest.approx(b.logprobs, abs=1e-5)
     gen = [GenerateRequest("g", "日本の首都は", ("\n",), 6)]
     assert auto.generate(gen)[0].text == tiny_backend.generate(gen)[0].text
+
+
+def test_packed_scoring_falls_back_when_it_disagrees(tiny_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The load-time check switches packing off for a model on which it gives other numbers."""
+    real = HFBackend._ll_batch_packed
+
+    def off_by_one_nat(self: HFBackend, reqs: list[LoglikelihoodRequest]) -> list[Any]:
+        return [replace(r, logprobs=[x - 1.0 for x in r.logprobs]) for r in real(self, reqs)]
+
+    monkeypatch.setattr(HFBackend, "_ll_batch_packed", off_by_one_nat)
+    b = HFBackend.load(str(tiny_path), device="cpu", dtype="float32", batch_size=2)
+    assert b.packed is False and b.info()["ll_scoring"] == "cached"
+    for req, res in zip(REQS, b.loglikelihood(REQS), strict=True):
+        for cont, lp in zip(req.continuations, res.logprobs, strict=True):
+            assert lp == pytest.approx(naive_logprob(b, req.context, cont), abs=1e-4)
