@@ -199,3 +199,42 @@ def test_packed_scoring_falls_back_when_it_disagrees(tiny_path: Path, monkeypatc
     for req, res in zip(REQS, b.loglikelihood(REQS), strict=True):
         for cont, lp in zip(req.continuations, res.logprobs, strict=True):
             assert lp == pytest.approx(naive_logprob(b, req.context, cont), abs=1e-4)
+
+
+ARCHS = {
+    "gpt2": ("GPT2Config", {"n_embd": 32, "n_layer": 2, "n_head": 2, "n_positions": 512}),
+    # Families whose AutoTokenizer ignores tokenizer.json (Qwen2, Gemma) cannot borrow tiny-ja's tokenizer.
+    "llama_gqa": ("LlamaConfig", {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+                                  "num_attention_heads": 4, "num_key_value_heads": 2}),
+    "gpt_neox": ("GPTNeoXConfig", {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+                                   "num_attention_heads": 4}),
+    "mistral": ("MistralConfig", {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+                                  "num_attention_heads": 4, "num_key_value_heads": 2, "sliding_window": 4096}),
+}  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("arch", sorted(ARCHS))
+def test_other_architectures_score_exactly(arch: str, tiny_path: Path, tmp_path: Path) -> None:
+    """Random tiny models of other families (absolute positions, GQA, parallel attention, a sliding
+    window): whichever scoring path the load-time check picks equals a plain full forward."""
+    import transformers
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_path)
+    cls_name, kw = ARCHS[arch]
+    ids = {"bos_token_id": tok.bos_token_id, "eos_token_id": tok.eos_token_id, "pad_token_id": tok.pad_token_id}
+    cfg = getattr(transformers, cls_name)(vocab_size=len(tok), **ids, **kw)
+    torch.manual_seed(0)
+    AutoModelForCausalLM.from_config(cfg).save_pretrained(tmp_path / arch)
+    tok.save_pretrained(tmp_path / arch)
+    b = HFBackend.load(str(tmp_path / arch), device="cpu", dtype="float32", batch_size=3)
+    assert b.info()["ll_scoring"] == ("cached" if arch == "mistral" else "packed")  # a sliding window: cached
+    for req, res in zip(REQS, b.loglikelihood(REQS), strict=True):
+        for cont, lp in zip(req.continuations, res.logprobs, strict=True):
+            assert lp == pytest.approx(naive_logprob(b, req.context, cont), abs=1e-4)
+
+
+def test_a_choice_with_no_tokens_is_a_clear_error(tiny_backend: HFBackend) -> None:
+    with pytest.raises(KenteiError, match="encodes to no tokens"):
+        tiny_backend.loglikelihood([LoglikelihoodRequest("e", "質問：", ("はい", ""))])

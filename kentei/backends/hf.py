@@ -328,6 +328,9 @@ class HFBackend:
                 # Different trailing-space handling per continuation; fall back to the first context.
                 pairs = [(ctx, self._encode(c, special=False), True) for c in r.continuations]
             cs = [p[1] for p in pairs]
+            for c, toks in zip(r.continuations, cs, strict=True):
+                if not toks:
+                    raise KenteiError(f"{r.key}: the choice {c!r} encodes to no tokens with this tokenizer")
             room = self.max_length - max(len(c) for c in cs)
             truncated.append(len(ctx) > room)
             ctxs.append(ctx[-room:] if len(ctx) > room else ctx)
