@@ -210,7 +210,12 @@ ARCHS = {
                                    "num_attention_heads": 4}),
     "mistral": ("MistralConfig", {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
                                   "num_attention_heads": 4, "num_key_value_heads": 2, "sliding_window": 4096}),
+    # Local attention with a window shorter than the prompts, and ALiBi: both must take the cached path.
+    "gpt_neo": ("GPTNeoConfig", {"hidden_size": 32, "num_layers": 2, "num_heads": 4, "window_size": 4,
+                                 "attention_types": [[["global", "local"], 1]]}),
+    "bloom": ("BloomConfig", {"hidden_size": 32, "n_layer": 2, "n_head": 4}),
 }  # fmt: skip
+PACKED = {"gpt2", "gpt_neox", "llama_gqa"}
 
 
 @pytest.mark.slow
@@ -229,7 +234,7 @@ def test_other_architectures_score_exactly(arch: str, tiny_path: Path, tmp_path:
     AutoModelForCausalLM.from_config(cfg).save_pretrained(tmp_path / arch)
     tok.save_pretrained(tmp_path / arch)
     b = HFBackend.load(str(tmp_path / arch), device="cpu", dtype="float32", batch_size=3)
-    assert b.info()["ll_scoring"] == ("cached" if arch == "mistral" else "packed")  # a sliding window: cached
+    assert b.info()["ll_scoring"] == ("packed" if arch in PACKED else "cached")
     for req, res in zip(REQS, b.loglikelihood(REQS), strict=True):
         for cont, lp in zip(req.continuations, res.logprobs, strict=True):
             assert lp == pytest.approx(naive_logprob(b, req.context, cont), abs=1e-4)

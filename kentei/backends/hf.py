@@ -107,6 +107,29 @@ def _pick_dtype(dtype: str, device: str) -> torch.dtype:
     return table[dtype]
 
 
+# Model families whose every layer attends causally over the whole sequence with positions taken
+# from position_ids, so a custom 4D mask and per-choice positions give exact results. Others (ALiBi,
+# local or chunked attention, unknown remote code) use the two-pass cached path.
+PACKABLE_TYPES = frozenset(
+    {"llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "qwen3", "qwen3_moe", "gpt2", "gpt_neox",
+     "opt", "phi", "phi3", "gemma", "stablelm", "olmo", "olmo2", "granite"}
+)  # fmt: skip
+
+
+def packing_supported(cfg: Any) -> bool:
+    """Whether tree-packed scoring can be exact for this model (still checked once at load)."""
+    if getattr(cfg, "model_type", None) not in PACKABLE_TYPES:
+        return False
+    if getattr(cfg, "_attn_implementation", None) not in ("sdpa", "eager"):
+        return False  # flash-attention kernels take no custom mask
+    if getattr(cfg, "sliding_window", None) and getattr(cfg, "use_sliding_window", True):
+        return False
+    layer_types = getattr(cfg, "layer_types", None) or []
+    if any(t != "full_attention" for t in layer_types):
+        return False
+    return not (getattr(cfg, "attention_chunk_size", None) or getattr(cfg, "alibi", False))
+
+
 class HFBackend:
     """A causal LM loaded with transformers.
 
@@ -141,12 +164,7 @@ class HFBackend:
         # transformers 5.24 renamed past_key_values -> cache; accept both generations of models.
         params = inspect.signature(model.forward).parameters
         self._cache_kw = "cache" if "cache" in params else "past_key_values"
-        cfg = model.config
-        # Tree-packed scoring needs a kernel that takes a custom 4D mask, and a model whose layers
-        # all attend causally over the whole sequence (a sliding window would be ignored).
-        self.packed: bool | None = getattr(cfg, "_attn_implementation", None) in ("sdpa", "eager") and not (
-            getattr(cfg, "sliding_window", None) and getattr(cfg, "use_sliding_window", True)
-        )
+        self.packed: bool = packing_supported(model.config)
         self._info["ll_scoring"] = "packed" if self.packed else "cached"
 
     # ---------------------------------------------------------------- loading
@@ -348,8 +366,13 @@ class HFBackend:
         it is switched off (an architecture may treat custom masks or positions its own way)."""
         import torch
 
-        a = self._ll_batch_packed([req])[0].logprobs
-        b = self._ll_batch_cached([req])[0].logprobs
+        try:
+            a = self._ll_batch_packed([req])[0].logprobs
+            b = self._ll_batch_cached([req])[0].logprobs
+        except Exception:  # a model that cannot take the packed inputs at all: the cached path
+            self.packed = False
+            self._info["ll_scoring"] = "cached"
+            return
         # Loose enough for bf16/fp16 rounding (a few hundredths of a nat), tight enough to catch a model
         # that mishandles the mask or positions (errors of whole nats).
         half = next(self.model.parameters()).dtype != torch.float32
@@ -474,7 +497,8 @@ class HFBackend:
                     cmask[r, : len(toks)] = 1
             full_mask = torch.cat([mask[owner.cpu()], cmask], dim=1)
             ctx_len = mask.sum(-1)[owner.cpu()]
-            cpos = ctx_len[:, None] + torch.arange(M - 1)[None, :]
+            # Padding positions of short choices are masked; keep them inside the position table.
+            cpos = (ctx_len[:, None] + torch.arange(M - 1)[None, :]).clamp(max=self.max_length - 1)
             with torch.inference_mode():
                 out2 = self.model(
                     input_ids=cids.to(dev),
