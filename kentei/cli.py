@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -118,7 +119,9 @@ def run(
     if batch_size != "auto" and not (batch_size.isdigit() and int(batch_size) > 0):
         raise KenteiError(f"--batch-size must be auto or a positive integer, not {batch_size!r}")
     selected = select_tasks(tasks, tasks_dir)
-    rid = check_run_id(run_id or time.strftime("%Y%m%d-%H%M%S-") + Path(model).name.replace("/", "_")[:40])
+    # A default id from the model name, made safe (a served id such as "llama3.1:8b" has a colon).
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(model).name)[:40].strip("._") or "model"
+    rid = check_run_id(run_id or time.strftime("%Y%m%d-%H%M%S-") + safe)
     from kentei.backends import load_backend
 
     t0 = time.time()
@@ -137,6 +140,7 @@ def run(
             concurrency=concurrency,
             timeout_s=timeout,
             max_retries=max_retries,
+            tokenizer=tokenizer,
         )
     load_s = time.time() - t0
     use_chat = bk.has_chat_template() if chat is None else chat
@@ -173,9 +177,13 @@ def run(
         from kentei.tokfit import fit_report, load_tokenizer, suite_texts
 
         with err.status("measuring tokenizer fit ..."):
-            tok = load_tokenizer(tokenizer, trust_remote_code=trust_remote_code) if tokenizer else bk.tokenizer
-            # Always over the whole suite, so runs on different task subsets stay comparable.
-            fit = fit_report(tok, suite_texts(_select("all", tasks_dir)))
+            try:
+                tok = getattr(bk, "tokenizer", None) or load_tokenizer(tokenizer, trust_remote_code=trust_remote_code)
+                # Always over the whole suite, so runs on different task subsets stay comparable.
+                fit = fit_report(tok, suite_texts(_select("all", tasks_dir)))
+            except KenteiError as e:
+                # A report is a nicety; a tokenizer it cannot measure (not a fast one) must not stop the run.
+                err.print(f"warning: no tokenizer-fit report: {e}", highlight=False)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from kentei.runner import run as run_tasks

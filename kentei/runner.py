@@ -297,6 +297,12 @@ def _run_locked(
 
 def rescore(run_dir: Path) -> RunRecord:
     """Recompute every score of a run from its stored responses alone (no model, no task files)."""
+    load_record(run_dir)  # "not a run folder" before a lock file is made in a stranger's folder
+    with RunLock(run_dir):
+        return _rescore_locked(run_dir)
+
+
+def _rescore_locked(run_dir: Path) -> RunRecord:
     rec = load_record(run_dir)
     for name, tr in rec.tasks.items():
         path = responses_path(run_dir, name)

@@ -28,6 +28,8 @@ class Faults:
         self.retry_after: str | None = None
         self.sleep_s = 0.0  # delay every answer
         self.garbage: bytes | None = None  # answer 200 with this body instead of JSON
+        self.redirect: str | None = None  # answer 302 to this URL
+        self.truncate = False  # promise a longer body than is sent, then close
         self.seen_auth: list[str | None] = []
         self.requests = 0
         self.lock = threading.Lock()
@@ -45,9 +47,11 @@ class LogprobModel:
         self.model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
         self.lock = threading.Lock()  # one forward at a time; the HTTP side stays concurrent
 
-    def echo_logprobs(self, prompt: str) -> dict[str, Any]:
-        enc = self.tok(prompt, return_offsets_mapping=True)
-        ids = enc["input_ids"]
+    def echo_logprobs(self, prompt: str | list[int]) -> dict[str, Any]:
+        """vLLM's echo answer: a token-id prompt is scored as given (that is what kentei sends);
+        text offsets are computed vLLM's way, from each token decoded on its own, so they are not
+        character offsets (the BOS's text counts, a partial UTF-8 byte decodes to one '�')."""
+        ids = list(prompt) if isinstance(prompt, list) else self.tok(prompt)["input_ids"]
         with self.lock, self.torch.no_grad():
             logits = self.model(self.torch.tensor([ids])).logits[0].float()
         logp = self.torch.log_softmax(logits, dim=-1)
@@ -56,17 +60,20 @@ class LogprobModel:
         tops: list[dict[str, float] | None] = [None]
         for i in range(1, len(ids)):
             row = logp[i - 1]
-            token_lps.append(float(row[ids[i]]))
             best = int(row.argmax())
             top = {self.tok.convert_ids_to_tokens(best): float(row[best])}
             top[tokens[i]] = float(row[ids[i]])  # vLLM also lists the prompt token itself
+            token_lps.append(float(row[ids[i]]))
             tops.append(top)
         # One generated token, as vLLM appends with max_tokens=1.
         nxt = int(logp[-1].argmax())
         tokens.append(self.tok.convert_ids_to_tokens(nxt))
         token_lps.append(float(logp[-1][nxt]))
         tops.append({tokens[-1]: float(logp[-1][nxt])})
-        offsets = [start for start, _end in enc["offset_mapping"]] + [len(prompt)]
+        offsets, at = [], 0
+        for t in [*ids, nxt]:
+            offsets.append(at)
+            at += len(self.tok.decode([t]))
         return {"tokens": tokens, "token_logprobs": token_lps, "top_logprobs": tops, "text_offset": offsets}
 
     def complete(self, prompt: str, max_tokens: int) -> tuple[str, int]:
@@ -107,6 +114,16 @@ def make_server(model_id: str, lm: LogprobModel | None, faults: Faults) -> Threa
             if faults.garbage is not None:
                 self._send(200, faults.garbage)
                 return True
+            if faults.redirect:
+                self._send(302, b"", {"Location": faults.redirect})
+                return True
+            if faults.truncate:
+                self.send_response(200)
+                self.send_header("Content-Length", "1000")
+                self.end_headers()
+                self.wfile.write(b'{"choices": [')
+                self.close_connection = True
+                return True
             return False
 
         def do_GET(self) -> None:
@@ -126,12 +143,15 @@ def make_server(model_id: str, lm: LogprobModel | None, faults: Faults) -> Threa
             if self.path != "/v1/completions" or lm is None:
                 self._send(404, b'{"error": "not found"}')
                 return
-            prompts = body["prompt"] if isinstance(body["prompt"], list) else [body["prompt"]]
+            raw = body["prompt"]
+            # A string, a list of strings, a token-id list, or a list of token-id lists (vLLM takes all four).
+            single = isinstance(raw, str) or (isinstance(raw, list) and raw and isinstance(raw[0], int))
+            prompts = [raw] if single else raw
             choices = []
             for i, p in enumerate(prompts):
                 if body.get("echo") and body.get("logprobs") is not None:
                     lp = lm.echo_logprobs(p)
-                    text = p + lp["tokens"][-1]
+                    text = (p if isinstance(p, str) else lm.tok.decode(p)) + lp["tokens"][-1]
                     choices.append({"index": i, "text": text, "logprobs": lp, "finish_reason": "length"})
                 else:
                     text, k = lm.complete(p, int(body.get("max_tokens") or 16))

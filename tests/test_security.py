@@ -121,3 +121,7 @@ def test_one_writer_per_run_folder(tmp_path: Path) -> None:
     res = run_cli("run", "--model", "tiny-ja", "--tasks", "keigo_form", "--limit", "2",
                   "--out", str(tmp_path / "runs"), "--run-id", "busy")  # fmt: skip
     assert res.returncode == 0, res.stderr
+    # Rescoring writes the same files, so it takes the same lock.
+    with RunLock(run_dir):
+        assert_clean_error(run_cli("rescore", str(run_dir)), "in use by another kentei process")
+    assert run_cli("rescore", str(run_dir)).returncode == 0

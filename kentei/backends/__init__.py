@@ -9,7 +9,7 @@ from kentei.errors import KenteiError
 
 BACKENDS = ("hf", "openai")
 HF_OPTIONS = ("device", "dtype", "batch_size", "trust_remote_code", "allow_pickle", "revision")
-API_OPTIONS = ("base_url", "api_key_env", "concurrency", "timeout_s", "max_retries")
+API_OPTIONS = ("base_url", "api_key_env", "concurrency", "timeout_s", "max_retries", "tokenizer", "trust_remote_code")
 
 
 def load_backend(name: str, model: str, **kwargs: Any) -> Backend:

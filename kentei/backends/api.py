@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from kentei.backends.http import JSONClient, redact_url
+from kentei.backends.tokens import encode, encode_pair
 from kentei.errors import KenteiError
 from kentei.requests import GenerateRequest, GenerateResult, LoglikelihoodRequest, LoglikelihoodResult
 
@@ -49,11 +50,22 @@ class OpenAIBackend:
 
     name = "openai"
 
-    def __init__(self, client: JSONClient, model: str, concurrency: int, served: dict[str, Any] | None) -> None:
+    def __init__(
+        self,
+        client: JSONClient,
+        model: str,
+        concurrency: int,
+        served: dict[str, Any] | None,
+        tokenizer: Any = None,
+    ) -> None:
         self.client = client
         self.model = model
         self.concurrency = concurrency
         self.served = served or {}
+        self.tokenizer = tokenizer
+        """The served model's tokenizer (--tokenizer): needed for multiple choice by log-likelihood."""
+        max_len = self.served.get("max_model_len")
+        self.max_len: int | None = max_len if isinstance(max_len, int) and max_len > 1 else None
 
     @classmethod
     def load(
@@ -64,6 +76,8 @@ class OpenAIBackend:
         concurrency: int = 8,
         timeout_s: float = 120.0,
         max_retries: int = 5,
+        tokenizer: str | None = None,
+        trust_remote_code: bool = False,
         **_: Any,
     ) -> OpenAIBackend:
         """Connect and check that the server lists `model` (GET /models).
@@ -85,7 +99,12 @@ class OpenAIBackend:
             shown = ", ".join(map(str, ids[:10])) or "none"
             raise KenteiError(f"model {model!r} is not served at {redact_url(base_url)} (it serves: {shown})")
         served = next(m for m in data if isinstance(m, dict) and m.get("id") == model)
-        return cls(client, model, concurrency, served)
+        tok = None
+        if tokenizer:
+            from kentei.tokfit import load_tokenizer
+
+            tok = load_tokenizer(tokenizer, trust_remote_code=trust_remote_code)
+        return cls(client, model, concurrency, served, tok)
 
     def info(self) -> dict[str, Any]:
         keep = ("id", "owned_by", "created", "root", "parent", "max_model_len")
@@ -94,6 +113,7 @@ class OpenAIBackend:
             "backend": self.name,
             "base_url": redact_url(self.client.base_url),
             "served": {k: self.served[k] for k in keep if k in self.served},
+            "tokenizer": self.tokenizer.name_or_path if self.tokenizer is not None else None,
             # Weights are not visible through an API: the served model id is what pins them.
             "weights_sha256": None,
             "revision": None,
@@ -154,9 +174,12 @@ class OpenAIBackend:
     def loglikelihood(self, requests: list[LoglikelihoodRequest]) -> list[LoglikelihoodResult]:
         """Prompt log-probabilities via /v1/completions with echo, one call per (context, choice).
 
-        Not every server accepts a list of prompts (transformers serve does not), so each choice is
-        its own call, `concurrency` at a time; servers with prefix caching (vLLM) compute the shared
-        context once.
+        The prompt goes as token ids, tokenized here with the served model's tokenizer (--tokenizer),
+        so the echoed log-probs split into context and choice by position, as the hf backend splits
+        them. (Servers' `text_offset` is not a character offset: vLLM counts the BOS's text and one
+        character per partial-UTF-8 byte token, which would misplace the boundary on Japanese.)
+        Not every server accepts a list of prompts, so each choice is its own call, `concurrency` at
+        a time; servers with prefix caching (vLLM) compute the shared context once.
         """
         for r in requests:
             if r.context.startswith(CHAT_PREFIX):
@@ -164,10 +187,27 @@ class OpenAIBackend:
                     "the chat endpoint returns no prompt log-probabilities: use --no-chat (completions) "
                     "or --mc-mode generate for multiple choice"
                 )
-        pairs = [(r.context, c) for r in requests for c in r.continuations]
-        scored = iter(self._map(self._score_pair, pairs))
-        results = []
+        if self.tokenizer is None:
+            raise KenteiError(
+                "multiple choice by log-likelihood through an API needs the served model's tokenizer: "
+                "pass --tokenizer PATH_OR_HUB_ID, or use --mc-mode generate"
+            )
+        jobs: list[tuple[str, list[int], list[int], bool]] = []
+        truncated: list[bool] = []
         for r in requests:
+            ctx_ids = encode(self.tokenizer, r.context.rstrip(" "))
+            pairs = [encode_pair(self.tokenizer, r.context, c, ctx_ids) for c in r.continuations]
+            cut = False
+            for c, (ctx, cont, merged) in zip(r.continuations, pairs, strict=True):
+                if not cont:
+                    raise KenteiError(f"{r.key}: the choice {c!r} encodes to no tokens with this tokenizer")
+                room = self.max_len - len(cont) - 1 if self.max_len else len(ctx)
+                cut |= len(ctx) > room
+                jobs.append((r.key, ctx[-room:] if len(ctx) > room else ctx, cont, merged))
+            truncated.append(cut)
+        scored = iter(self._map(self._score_pair, jobs))
+        results = []
+        for r, cut in zip(requests, truncated, strict=True):
             parts = [next(scored) for _ in r.continuations]
             results.append(
                 LoglikelihoodResult(
@@ -175,58 +215,58 @@ class OpenAIBackend:
                     is_greedy=[p[1] for p in parts],
                     n_tokens=[p[2] for p in parts],
                     boundary_merged=any(p[3] for p in parts),
+                    truncated=cut,
                 )
             )
         return results
 
-    def _score_pair(self, pair: tuple[str, str]) -> tuple[float, bool, int, bool]:
-        context, continuation = pair
-        prompt = context + continuation
-        body = {"model": self.model, "prompt": prompt, "max_tokens": 1, "temperature": 0, "echo": True, "logprobs": 1}
-        ans = self.client.request("POST", "completions", body)
+    def _score_pair(self, job: tuple[str, list[int], list[int], bool]) -> tuple[float, bool, int, bool]:
+        key, ctx, cont, merged = job
+        body = {"model": self.model, "prompt": ctx + cont, "max_tokens": 1, "temperature": 0, "echo": True,
+                "logprobs": 1}  # fmt: skip
+        try:
+            ans = self.client.request("POST", "completions", body)
+        except KenteiError as e:
+            if "HTTP 400" in str(e) or "HTTP 422" in str(e):
+                raise KenteiError(
+                    f"{key}: {e}. The server may not take token-id prompts with echo + logprobs "
+                    "(vLLM does; transformers serve does not): use --mc-mode generate"
+                ) from None
+            raise
         choices = ans.get("choices") if isinstance(ans, dict) else None
         if not isinstance(choices, list) or not choices:
             raise _shape_error("completions without choices", ans)
-        return continuation_logprob(choices[0], len(context), len(prompt))
+        lp, greedy = continuation_logprob(choices[0], len(ctx), len(cont))
+        return lp, greedy, len(cont), merged
 
 
-def continuation_logprob(choice: Any, ctx_len: int, prompt_len: int) -> tuple[float, bool, int, bool]:
-    """(sum log-prob, greedy?, tokens, boundary merged?) of prompt characters [ctx_len, prompt_len).
+def continuation_logprob(choice: Any, n_ctx: int, n_cont: int) -> tuple[float, bool]:
+    """(sum log-prob, greedy?) of prompt tokens [n_ctx, n_ctx + n_cont) of an echoed token-id prompt.
 
-    Uses the legacy `logprobs` object (tokens, token_logprobs, top_logprobs, text_offset) of an
-    echoed prompt. A token that starts in the context and ends in the continuation is counted with
-    the continuation and flagged, as the HF backend flags a merged boundary.
+    Reads the legacy `logprobs` object: token_logprobs (None for the first token) and top_logprobs
+    (the most likely tokens at each position, for the greedy check).
     """
     lp_obj = choice.get("logprobs") if isinstance(choice, dict) else None
-    if not isinstance(lp_obj, dict) or not lp_obj.get("token_logprobs"):
+    token_lps = lp_obj.get("token_logprobs") if isinstance(lp_obj, dict) else None
+    if not isinstance(token_lps, list) or not token_lps:
         raise KenteiError(
             "the API server returned no prompt log-probabilities (echo + logprobs); servers such as "
             "`transformers serve` ignore them. Use --mc-mode generate, or serve the model with vLLM."
         )
-    offsets = lp_obj.get("text_offset")
-    token_lps = lp_obj["token_logprobs"]
-    tops = lp_obj.get("top_logprobs") or [None] * len(token_lps)
-    if not isinstance(offsets, list) or len(offsets) != len(token_lps):
-        raise _shape_error("logprobs without a text_offset per token", lp_obj)
-    ends = [*offsets[1:], None]
+    if len(token_lps) < n_ctx + n_cont:
+        got = f"echo returned {len(token_lps)} token log-probs for a {n_ctx + n_cont}-token prompt"
+        raise _shape_error(got, lp_obj)
+    tops = lp_obj.get("top_logprobs")
+    if not isinstance(tops, list) or len(tops) < n_ctx + n_cont:
+        tops = [None] * len(token_lps)
     total = 0.0
     greedy = True
-    n = 0
-    merged = False
-    for start, end, lp, top in zip(offsets, ends, token_lps, tops, strict=True):
-        if start >= prompt_len:
-            break  # the generated token (max_tokens=1)
-        in_cont = start >= ctx_len or (end is not None and end > ctx_len and start < ctx_len)
-        if not in_cont:
-            continue
-        if start < ctx_len:
-            merged = True
-        if lp is None:
-            raise _shape_error("a continuation token has no log-probability", lp_obj)
+    for k in range(n_ctx, n_ctx + n_cont):
+        lp, top = token_lps[k], tops[k]
+        if not isinstance(lp, (int, float)):
+            raise _shape_error("a continuation token has no numeric log-probability", lp_obj)
         total += float(lp)
-        n += 1
         if isinstance(top, dict) and top:
-            greedy &= float(lp) >= max(float(v) for v in top.values()) - 1e-6
-    if n == 0:
-        raise _shape_error("no token of the continuation in the echoed prompt", lp_obj)
-    return total, greedy, n, merged
+            values = [float(v) for v in top.values() if isinstance(v, (int, float))]
+            greedy &= bool(values) and float(lp) >= max(values) - 1e-6
+    return total, greedy

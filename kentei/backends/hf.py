@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from kentei import failpoints
+from kentei.backends.tokens import encode, encode_pair
 from kentei.errors import KenteiError
 from kentei.requests import GenerateRequest, GenerateResult, LoglikelihoodRequest, LoglikelihoodResult
 
@@ -251,33 +252,13 @@ class HFBackend:
 
     # ---------------------------------------------------------------- tokens
     def _encode(self, text: str, special: bool | None = None) -> list[int]:
-        if special is None:
-            # A chat template usually writes BOS itself; never add a second one.
-            bos = self.tokenizer.bos_token
-            special = not (bos and text.startswith(bos))
-        return self.tokenizer(text, add_special_tokens=special)["input_ids"]
+        return encode(self.tokenizer, text, special)
 
     def encode_pair(
         self, context: str, continuation: str, ctx_ids: list[int] | None = None
     ) -> tuple[list[int], list[int], bool]:
-        """Tokens of the context and of the continuation as they appear after it.
-
-        The continuation's tokens are read off the tokenization of the whole string, as the
-        model sees it. Trailing spaces of the context move to the continuation (a space belongs
-        to the next word for most tokenizers). If the tokenizer merges a token across the
-        boundary, the context's own tokenization no longer prefixes the whole; then the two
-        parts are tokenized separately so the model is conditioned on exactly the context.
-        `ctx_ids`, the context's tokens when already known, saves encoding it once per choice.
-        """
-        n_spaces = len(context) - len(context.rstrip(" "))
-        if n_spaces:
-            continuation = context[-n_spaces:] + continuation
-            context = context[:-n_spaces]
-        whole = self._encode(context + continuation)
-        ctx = ctx_ids if ctx_ids is not None else self._encode(context)
-        if whole[: len(ctx)] == ctx and len(whole) > len(ctx):
-            return ctx, whole[len(ctx) :], False
-        return ctx, self._encode(continuation, special=False), True
+        """See `kentei.backends.tokens.encode_pair`."""
+        return encode_pair(self.tokenizer, context, continuation, ctx_ids)
 
     # ---------------------------------------------------------------- batching
     def _run_batched(self, items: Sequence[T], fn: Callable[[list[T]], list[R]], default_bs: int) -> list[R]:

@@ -6,6 +6,7 @@ become one clear `KenteiError`: unreachable, timed out, HTTP error, or a body th
 
 from __future__ import annotations
 
+import http.client
 import json
 import random
 import time
@@ -17,9 +18,28 @@ from typing import Any
 
 from kentei.errors import KenteiError
 
-# Worth retrying: rate limits, timeouts and server-side failures. Other 4xx are the caller's fault.
-RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+# Worth retrying: rate limits, timeouts and server-side failures (5xx, including proxies' 52x) except
+# "not implemented" and "HTTP version not supported". Other 4xx are the caller's fault.
+RETRYABLE_4XX = frozenset({408, 409, 425, 429})
 MAX_BACKOFF_S = 30.0
+
+
+def retryable(status: int) -> bool:
+    return status in RETRYABLE_4XX or (500 <= status < 600 and status not in (501, 505))
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Refuse redirects: urllib would forward the Authorization header to the new host and turn a
+    POST into a bodiless GET."""
+
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> None:
+        raise KenteiError(
+            f"the API server redirected ({code}) to {redact_url(newurl)}; give that URL as --base-url "
+            "(kentei does not follow redirects, so the API key never goes to another host)"
+        )
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
 
 
 def redact_url(url: str) -> str:
@@ -41,7 +61,7 @@ class JSONClient:
     max_retries: int = 5
     backoff_s: float = 0.5
     retries_used: int = 0
-    """Total retries over the client's life (recorded in the run's timings)."""
+    """Total retries over the client's life (approximate under concurrency; for diagnostics)."""
 
     def __post_init__(self) -> None:
         p = urllib.parse.urlsplit(self.base_url)
@@ -69,16 +89,19 @@ class JSONClient:
             wait: float | None = None
             try:
                 req = urllib.request.Request(url, data=data, headers=headers, method=method)
-                with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
+                with _OPENER.open(req, timeout=self.timeout_s) as resp:
                     raw = resp.read()
             except urllib.error.HTTPError as e:
-                detail = self._redact(e.read()[:500].decode("utf-8", "replace").strip())
+                try:
+                    detail = self._redact(e.read()[:500].decode("utf-8", "replace").strip())
+                except (OSError, http.client.HTTPException):
+                    detail = "(no readable body)"
                 if e.code in (401, 403):
                     raise KenteiError(
                         f"API server at {shown} refused the credentials (HTTP {e.code}); "
                         f"check the key in the environment variable: {detail}"
                     ) from None
-                if e.code not in RETRYABLE_STATUS:
+                if not retryable(e.code):
                     raise KenteiError(f"API server at {shown} answered HTTP {e.code}: {detail}") from None
                 last = f"HTTP {e.code}: {detail}"
                 wait = _retry_after(e.headers.get("Retry-After"))
@@ -90,8 +113,9 @@ class JSONClient:
                     last = f"no answer within {self.timeout_s:g} s (--timeout)"
                 else:
                     last = f"cannot connect: {reason}"
-            except (ConnectionError, OSError) as e:
-                last = f"connection failed: {e}"
+            except (ConnectionError, OSError, http.client.HTTPException) as e:
+                # Reset connections, a truncated body (IncompleteRead), a garbled status line.
+                last = f"connection failed: {type(e).__name__}: {e}"
             else:
                 try:
                     return json.loads(raw)
