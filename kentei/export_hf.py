@@ -233,7 +233,7 @@ def build_schema(rows: list[dict[str, Any]]) -> tuple[pa.Schema, list[str]]:
             continue
         try:
             typ = pa.array(values).type
-        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):  # OverflowError: an int >= 2**63
             typ = None
         if typ is None or pa.types.is_null(typ) or _has_null_type(typ):
             json_cols.append(col)
