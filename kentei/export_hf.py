@@ -83,7 +83,7 @@ def size_category(n: int) -> str:
     for limit, label in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")):
         if n < limit:
             return label
-    return "n>1M"
+    return "1M<n<10M" if n < 10_000_000 else "n>1T"  # the Hub's buckets; no task is near either
 
 
 # ---------------------------------------------------------------------------------------------

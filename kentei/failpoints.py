@@ -24,7 +24,7 @@ def due(name: str) -> bool:
     if point != name:
         return False
     _passes[name] = _passes.get(name, 0) + 1
-    return _passes[name] == int(nth or 1)
+    return _passes[name] == (int(nth) if nth.isdigit() else 1)
 
 
 def kill() -> None:

@@ -331,6 +331,11 @@ class HFBackend:
                 if not toks:
                     raise KenteiError(f"{r.key}: the choice {c!r} encodes to no tokens with this tokenizer")
             room = self.max_length - max(len(c) for c in cs)
+            if room < 1:
+                longest = max(len(c) for c in cs)
+                raise KenteiError(f"{r.key}: a choice is {longest} tokens, as long as the model's context")
+            if not ctx:
+                raise KenteiError(f"{r.key}: empty context (and the tokenizer adds no BOS): nothing to condition on")
             truncated.append(len(ctx) > room)
             ctxs.append(ctx[-room:] if len(ctx) > room else ctx)
             conts.append(cs)

@@ -46,6 +46,8 @@ def redact_url(url: str) -> str:
     """The URL without user:password@ or a query string (either may hold a credential)."""
     p = urllib.parse.urlsplit(url)
     netloc = p.hostname or ""
+    if ":" in netloc:
+        netloc = f"[{netloc}]"  # IPv6
     if p.port:
         netloc += f":{p.port}"
     return urllib.parse.urlunsplit((p.scheme, netloc, p.path, "", ""))
@@ -65,9 +67,10 @@ class JSONClient:
 
     def __post_init__(self) -> None:
         p = urllib.parse.urlsplit(self.base_url)
-        if p.scheme not in ("http", "https") or not p.hostname:
+        if p.scheme not in ("http", "https") or not p.hostname or p.query or p.fragment:
             raise KenteiError(
-                f"--base-url must be an http(s) URL such as http://127.0.0.1:8000/v1, not {self.base_url!r}"
+                "--base-url must be an http(s) URL without a query string, such as http://127.0.0.1:8000/v1, "
+                f"not {redact_url(self.base_url)!r}"
             )
         self.base_url = self.base_url.rstrip("/")
 
