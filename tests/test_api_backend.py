@@ -241,6 +241,19 @@ def test_persistent_500_is_a_clear_error(fresh: Server) -> None:
         bk.generate(GEN)
 
 
+def test_a_failure_stops_the_other_calls(fresh: Server) -> None:
+    """Once one call has failed for good, queued calls are dropped and calls in flight stop
+    retrying: the server sees about one call's retries per worker, not every retry of every call."""
+    bk = backend(fresh, max_retries=5, concurrency=2)
+    fresh.faults.status, fresh.faults.times = 500, 10**6
+    before = fresh.faults.requests
+    with pytest.raises(KenteiError, match="failed after 6 attempts"):
+        bk.generate([GenerateRequest(f"t/{i}", "日本の首都は", ("\n",), 4) for i in range(6)])
+    assert fresh.faults.requests - before <= 2 * 6  # 6 calls x 6 attempts = 36 without cancelling
+    fresh.reset()
+    assert bk.generate(GEN)[0].n_tokens >= 1  # the client works again after a cancelled batch
+
+
 def test_timeout_is_a_clear_error(fresh: Server) -> None:
     bk = backend(fresh, timeout_s=0.3, max_retries=1)
     fresh.faults.sleep_s = 1.5

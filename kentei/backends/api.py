@@ -130,8 +130,18 @@ class OpenAIBackend:
     def _map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
         if self.concurrency == 1 or len(items) <= 1:
             return [fn(x) for x in items]
-        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(items))) as pool:
+        pool = ThreadPoolExecutor(max_workers=min(self.concurrency, len(items)))
+        try:
             return list(pool.map(fn, items))
+        except BaseException:
+            # A failure or Ctrl-C: queued calls are dropped and calls in flight stop retrying, so the
+            # run ends after at most one request's timeout instead of every retry of every call.
+            self.client.cancel.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            self.client.cancel.clear()
+            raise
+        finally:
+            pool.shutdown(wait=False)
 
     # ---- generation ----------------------------------------------------------------
 

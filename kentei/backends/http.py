@@ -9,7 +9,7 @@ from __future__ import annotations
 import http.client
 import json
 import random
-import time
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -64,6 +64,8 @@ class JSONClient:
     backoff_s: float = 0.5
     retries_used: int = 0
     """Total retries over the client's life (approximate under concurrency; for diagnostics)."""
+    cancel: threading.Event = field(default_factory=threading.Event, repr=False)
+    """Set by the caller to stop retrying (another call failed, or Ctrl-C)."""
 
     def __post_init__(self) -> None:
         p = urllib.parse.urlsplit(self.base_url)
@@ -87,6 +89,8 @@ class JSONClient:
             headers["Authorization"] = f"Bearer {self.api_key}"
         last = ""
         for attempt in range(self.max_retries + 1):
+            if self.cancel.is_set():
+                raise KenteiError(f"API call to {shown} cancelled: another request failed")
             if attempt:
                 self.retries_used += 1
             wait: float | None = None
@@ -128,7 +132,8 @@ class JSONClient:
                     last = f"the answer is not JSON: {snippet!r}"
             if attempt < self.max_retries:
                 delay = wait if wait is not None else min(MAX_BACKOFF_S, self.backoff_s * 2**attempt)
-                time.sleep(delay * (1 + 0.25 * random.random()))
+                if self.cancel.wait(delay * (1 + 0.25 * random.random())):
+                    raise KenteiError(f"API call to {shown} cancelled: another request failed")
         raise KenteiError(f"API server at {shown} failed after {self.max_retries + 1} attempts: {last}")
 
 
