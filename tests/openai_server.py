@@ -30,6 +30,8 @@ class Faults:
         self.garbage: bytes | None = None  # answer 200 with this body instead of JSON
         self.redirect: str | None = None  # answer 302 to this URL
         self.truncate = False  # promise a longer body than is sent, then close
+        self.reasoning_api = False  # refuse max_tokens on chat, as OpenAI's reasoning models do
+        self.chat_bodies: list[dict[str, Any]] = []
         self.seen_auth: list[str | None] = []
         self.requests = 0
         self.lock = threading.Lock()
@@ -139,6 +141,18 @@ def make_server(model_id: str, lm: LogprobModel | None, faults: Faults) -> Threa
             n = int(self.headers.get("Content-Length") or 0)
             body = json.loads(self.rfile.read(n) or b"{}")
             if self._fault():
+                return
+            if self.path == "/v1/chat/completions" and lm is not None:
+                faults.chat_bodies.append(body)
+                if faults.reasoning_api and "max_tokens" in body:
+                    msg = b'{"error": {"message": "Unsupported parameter: max_tokens; use max_completion_tokens"}}'
+                    self._send(400, msg)
+                    return
+                prompt = "".join(m["content"] for m in body["messages"])
+                text, k = lm.complete(prompt, int(body.get("max_completion_tokens") or body.get("max_tokens") or 16))
+                answer = {"choices": [{"index": 0, "message": {"role": "assistant", "content": text},
+                                       "finish_reason": "length"}], "usage": {"completion_tokens": k}}  # fmt: skip
+                self._send(200, json.dumps(answer).encode())
                 return
             if self.path != "/v1/completions" or lm is None:
                 self._send(404, b'{"error": "not found"}')

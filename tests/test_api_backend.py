@@ -254,6 +254,17 @@ def test_a_failure_stops_the_other_calls(fresh: Server) -> None:
     assert bk.generate(GEN)[0].n_tokens >= 1  # the client works again after a cancelled batch
 
 
+def test_reasoning_models_get_max_completion_tokens(fresh: Server) -> None:
+    bk = backend(fresh)
+    fresh.faults.reasoning_api = True
+    turns = json.dumps([{"role": "user", "content": "日本の首都は"}], ensure_ascii=False)
+    chat = [GenerateRequest("t/1", CHAT_PREFIX + turns + "}", (), 4)]
+    assert bk.generate(chat)[0].n_tokens >= 1
+    assert bk.generate(chat)[0].n_tokens >= 1
+    sent = fresh.faults.chat_bodies
+    assert "max_tokens" in sent[0] and all(b.get("max_completion_tokens") == 4 for b in sent[1:]) and len(sent) == 3
+
+
 def test_timeout_is_a_clear_error(fresh: Server) -> None:
     bk = backend(fresh, timeout_s=0.3, max_retries=1)
     fresh.faults.sleep_s = 1.5

@@ -62,6 +62,8 @@ class OpenAIBackend:
         self.model = model
         self.concurrency = concurrency
         self.served = served or {}
+        self.completion_tokens_param = False
+        """Send max_completion_tokens instead of max_tokens (learned from the server's refusal)."""
         self.tokenizer = tokenizer
         """The served model's tokenizer (--tokenizer): needed for multiple choice by log-likelihood."""
         max_len = self.served.get("max_model_len")
@@ -155,7 +157,17 @@ class OpenAIBackend:
             body["stop"] = list(r.stop[:MAX_STOP])
         if r.context.startswith(CHAT_PREFIX):
             body["messages"] = json.loads(r.context)["messages"]
-            ans = self.client.request("POST", "chat/completions", body)
+            if self.completion_tokens_param:
+                body["max_completion_tokens"] = body.pop("max_tokens")
+            try:
+                ans = self.client.request("POST", "chat/completions", body)
+            except KenteiError as e:
+                # OpenAI's reasoning models refuse max_tokens and name its replacement; switch once.
+                if "max_completion_tokens" not in str(e) or "max_tokens" not in body:
+                    raise
+                self.completion_tokens_param = True
+                body["max_completion_tokens"] = body.pop("max_tokens")
+                ans = self.client.request("POST", "chat/completions", body)
             try:
                 choice = ans["choices"][0]
                 text = choice["message"]["content"] or ""
