@@ -497,7 +497,7 @@ def tokenizer(
     report = fit_report(tok, texts)
     if record is not None:
         from kentei.io import RunLock
-        from kentei.records import load_record, save_record
+        from kentei.records import save_record
 
         with RunLock(record):
             rec = load_record(record)

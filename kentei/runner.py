@@ -250,69 +250,52 @@ def run(
     tokenizer_fit: dict[str, float] | None = None,
 ) -> RunRecord:
     run_dir = out / run_id
-    with RunLock(run_dir):
-        return _run_locked(tasks, backend, settings, runtime, run_dir, run_id, progress, load_seconds, tokenizer_fit)
-
-
-def _run_locked(
-    tasks: list[Task],
-    backend: Backend,
-    settings: RunSettings,
-    runtime: RuntimeSettings,
-    run_dir: Path,
-    run_id: str,
-    progress: Progress | None,
-    load_seconds: float | None,
-    tokenizer_fit: dict[str, float] | None,
-) -> RunRecord:
-    rec = open_run(run_dir, run_id, tasks, settings, runtime, backend.info())
-    if tokenizer_fit is not None:
-        rec.tokenizer_fit = tokenizer_fit
-    t_run = time.time()
-    if load_seconds is not None:
-        rec.timings["model_load_seconds"] = round(load_seconds, 3)
-    for task in tasks:
-        tr = rec.tasks[task.name]
-        if tr.status == "complete" and items_path(run_dir, task.name).exists():
-            if progress:
-                progress(task.name, tr.n, tr.n)
-            continue
-        t0 = time.time()
-        planned = plan_task(task, settings, backend)
-        rows = execute_task(task, planned, backend, run_dir, progress)
-        score_task(run_dir, task.name, tr, settings.mc_mode, rows)
-        tr.seconds = round((tr.seconds or 0) + time.time() - t0, 3)
-        save_record(run_dir, rec)  # a finished task survives a crash in the next one
-        failpoints.hit("between_tasks")
-    rec.status = "complete"
-    rec.finished_at = now()
-    secs = time.time() - t_run
-    n = sum(t.n for t in rec.tasks.values())
-    rec.timings.update(
-        {"eval_seconds": round(secs, 3), "items": n, "items_per_second": round(n / secs, 3) if secs > 0 else None}
-    )
-    save_record(run_dir, rec)
-    return rec
+    with RunLock(run_dir):  # one writer per run folder
+        rec = open_run(run_dir, run_id, tasks, settings, runtime, backend.info())
+        if tokenizer_fit is not None:
+            rec.tokenizer_fit = tokenizer_fit
+        t_run = time.time()
+        if load_seconds is not None:
+            rec.timings["model_load_seconds"] = round(load_seconds, 3)
+        for task in tasks:
+            tr = rec.tasks[task.name]
+            if tr.status == "complete" and items_path(run_dir, task.name).exists():
+                if progress:
+                    progress(task.name, tr.n, tr.n)
+                continue
+            t0 = time.time()
+            planned = plan_task(task, settings, backend)
+            rows = execute_task(task, planned, backend, run_dir, progress)
+            score_task(run_dir, task.name, tr, settings.mc_mode, rows)
+            tr.seconds = round((tr.seconds or 0) + time.time() - t0, 3)
+            save_record(run_dir, rec)  # a finished task survives a crash in the next one
+            failpoints.hit("between_tasks")
+        rec.status = "complete"
+        rec.finished_at = now()
+        secs = time.time() - t_run
+        n = sum(t.n for t in rec.tasks.values())
+        rec.timings.update(
+            {"eval_seconds": round(secs, 3), "items": n, "items_per_second": round(n / secs, 3) if secs > 0 else None}
+        )
+        save_record(run_dir, rec)
+        return rec
 
 
 def rescore(run_dir: Path) -> RunRecord:
     """Recompute every score of a run from its stored responses alone (no model, no task files)."""
     load_record(run_dir)  # "not a run folder" before a lock file is made in a stranger's folder
     with RunLock(run_dir):
-        return _rescore_locked(run_dir)
-
-
-def _rescore_locked(run_dir: Path) -> RunRecord:
-    rec = load_record(run_dir)
-    for name, tr in rec.tasks.items():
-        path = responses_path(run_dir, name)
-        rows = read_log(path)
-        if len(rows) < tr.n:
-            raise KenteiError(f"task {name}: only {len(rows)} of {tr.n} responses stored; resume the run first", path)
-        seen: dict[str, dict[str, Any]] = {}
-        for row in rows:
-            seen.setdefault(row["id"], row)
-        ordered = sorted(seen.values(), key=lambda r: r["index"])[: tr.n]
-        score_task(run_dir, name, tr, rec.settings.mc_mode, ordered)
-    save_record(run_dir, rec)
-    return rec
+        rec = load_record(run_dir)
+        for name, tr in rec.tasks.items():
+            path = responses_path(run_dir, name)
+            rows = read_log(path)
+            if len(rows) < tr.n:
+                msg = f"task {name}: only {len(rows)} of {tr.n} responses stored; resume the run first"
+                raise KenteiError(msg, path)
+            seen: dict[str, dict[str, Any]] = {}
+            for row in rows:
+                seen.setdefault(row["id"], row)
+            ordered = sorted(seen.values(), key=lambda r: r["index"])[: tr.n]
+            score_task(run_dir, name, tr, rec.settings.mc_mode, ordered)
+        save_record(run_dir, rec)
+        return rec

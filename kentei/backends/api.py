@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from kentei.backends.http import JSONClient, redact_url
-from kentei.backends.tokens import encode, encode_pair
+from kentei.backends.tokens import encode_choices
 from kentei.errors import KenteiError
 from kentei.requests import GenerateRequest, GenerateResult, LoglikelihoodRequest, LoglikelihoodResult
 
@@ -217,12 +217,9 @@ class OpenAIBackend:
         jobs: list[tuple[str, list[int], list[int], bool]] = []
         truncated: list[bool] = []
         for r in requests:
-            ctx_ids = encode(self.tokenizer, r.context.rstrip(" "))
-            pairs = [encode_pair(self.tokenizer, r.context, c, ctx_ids) for c in r.continuations]
+            ctx, conts, flags = encode_choices(self.tokenizer, r.key, r.context, r.continuations)
             cut = False
-            for c, (ctx, cont, merged) in zip(r.continuations, pairs, strict=True):
-                if not cont:
-                    raise KenteiError(f"{r.key}: the choice {c!r} encodes to no tokens with this tokenizer")
+            for cont, merged in zip(conts, flags, strict=True):
                 room = self.max_len - len(cont) - 1 if self.max_len else len(ctx)
                 cut |= len(ctx) > room
                 jobs.append((r.key, ctx[-room:] if len(ctx) > room else ctx, cont, merged))

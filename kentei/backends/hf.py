@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from kentei import failpoints
-from kentei.backends.tokens import encode, encode_pair
+from kentei.backends.tokens import encode, encode_choices, encode_pair
 from kentei.errors import KenteiError
 from kentei.requests import GenerateRequest, GenerateResult, LoglikelihoodRequest, LoglikelihoodResult
 
@@ -319,17 +319,7 @@ class HFBackend:
         merged: list[bool] = []
         truncated: list[bool] = []
         for r in reqs:
-            stripped = r.context.rstrip(" ")
-            ctx_ids = self._encode(stripped)  # tokenized once per item, not once per choice
-            pairs = [self.encode_pair(r.context, c, ctx_ids) for c in r.continuations]
-            ctx = pairs[0][0]
-            if any(p[0] != ctx for p in pairs):
-                # Different trailing-space handling per continuation; fall back to the first context.
-                pairs = [(ctx, self._encode(c, special=False), True) for c in r.continuations]
-            cs = [p[1] for p in pairs]
-            for c, toks in zip(r.continuations, cs, strict=True):
-                if not toks:
-                    raise KenteiError(f"{r.key}: the choice {c!r} encodes to no tokens with this tokenizer")
+            ctx, cs, flags = encode_choices(self.tokenizer, r.key, r.context, r.continuations)
             room = self.max_length - max(len(c) for c in cs)
             if room < 1:
                 longest = max(len(c) for c in cs)
@@ -339,7 +329,7 @@ class HFBackend:
             truncated.append(len(ctx) > room)
             ctxs.append(ctx[-room:] if len(ctx) > room else ctx)
             conts.append(cs)
-            merged.append(any(p[2] for p in pairs))
+            merged.append(any(flags))
         return ctxs, conts, merged, truncated
 
     def _ll_batch(self, reqs: list[LoglikelihoodRequest]) -> list[LoglikelihoodResult]:

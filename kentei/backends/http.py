@@ -88,9 +88,10 @@ class JSONClient:
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
         last = ""
+        cancelled = KenteiError(f"API call to {shown} cancelled: another request failed")
         for attempt in range(self.max_retries + 1):
             if self.cancel.is_set():
-                raise KenteiError(f"API call to {shown} cancelled: another request failed")
+                raise cancelled
             if attempt:
                 self.retries_used += 1
             wait: float | None = None
@@ -133,7 +134,7 @@ class JSONClient:
             if attempt < self.max_retries:
                 delay = wait if wait is not None else min(MAX_BACKOFF_S, self.backoff_s * 2**attempt)
                 if self.cancel.wait(delay * (1 + 0.25 * random.random())):
-                    raise KenteiError(f"API call to {shown} cancelled: another request failed")
+                    raise cancelled
         raise KenteiError(f"API server at {shown} failed after {self.max_retries + 1} attempts: {last}")
 
 

@@ -37,3 +37,22 @@ def encode_pair(
     if whole[: len(ctx)] == ctx and len(whole) > len(ctx):
         return ctx, whole[len(ctx) :], False
     return ctx, encode(tokenizer, continuation, special=False), True
+
+
+def encode_choices(
+    tokenizer: Any, key: str, context: str, continuations: tuple[str, ...]
+) -> tuple[list[int], list[list[int]], list[bool]]:
+    """The context's tokens (encoded once per item), each choice's tokens after it, and per choice
+    whether a token merged across the boundary. A choice that encodes to nothing is an error."""
+    from kentei.errors import KenteiError
+
+    ctx = encode(tokenizer, context.rstrip(" "))
+    conts: list[list[int]] = []
+    merged: list[bool] = []
+    for c in continuations:
+        _, toks, m = encode_pair(tokenizer, context, c, ctx)
+        if not toks:
+            raise KenteiError(f"{key}: the choice {c!r} encodes to no tokens with this tokenizer")
+        conts.append(toks)
+        merged.append(m)
+    return ctx, conts, merged
