@@ -132,15 +132,30 @@ class OpenAIBackend:
     def _map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
         if self.concurrency == 1 or len(items) <= 1:
             return [fn(x) for x in items]
+        cancel = self.client.cancel
+        failures: list[KenteiError] = []
+
+        def call(x: T) -> R:
+            try:
+                return fn(x)
+            except KenteiError as e:
+                # The first real failure stops the others at once (their "cancelled" errors are not it).
+                if not cancel.is_set():
+                    failures.append(e)
+                cancel.set()
+                raise
+
         pool = ThreadPoolExecutor(max_workers=min(self.concurrency, len(items)))
         try:
-            return list(pool.map(fn, items))
-        except BaseException:
+            return list(pool.map(call, items))
+        except BaseException as e:
             # A failure or Ctrl-C: queued calls are dropped and calls in flight stop retrying, so the
             # run ends after at most one request's timeout instead of every retry of every call.
-            self.client.cancel.set()
+            cancel.set()
             pool.shutdown(wait=True, cancel_futures=True)
-            self.client.cancel.clear()
+            cancel.clear()
+            if failures and isinstance(e, KenteiError):
+                raise failures[0] from None
             raise
         finally:
             pool.shutdown(wait=False)
